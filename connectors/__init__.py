@@ -1,0 +1,1 @@
+"""One module per tool over its SDK, and the record shape they all return."""

@@ -1,0 +1,1 @@
+"""The cycle: config, planning, and the one function the daemon calls per source."""
