@@ -1,0 +1,45 @@
+"""A per-minute request budget (token bucket) shared by the sources of one tool account."""
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+import structlog
+
+log = structlog.get_logger()
+
+
+class RateBudget:
+    """Allows `per_minute` requests per rolling minute; `acquire()` waits when the bucket is empty."""
+
+    def __init__(
+        self,
+        per_minute: int,
+        *,
+        tool: str,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.capacity = float(per_minute)
+        self.rate = per_minute / 60.0
+        self.tool = tool
+        self._tokens = float(per_minute)
+        self._clock = clock
+        self._sleep = sleep
+        self._stamp = clock()
+        self._lock = threading.Lock()
+        self.waited_seconds = 0.0
+
+    def acquire(self, cost: int = 1) -> None:
+        with self._lock:
+            now = self._clock()
+            self._tokens = min(self.capacity, self._tokens + (now - self._stamp) * self.rate)
+            self._stamp = now
+            self._tokens -= cost
+            shortfall = -self._tokens
+        if shortfall > 0:
+            wait = shortfall / self.rate
+            self.waited_seconds += wait
+            log.info("api.budget_wait", tool=self.tool, wait_s=round(wait, 2))
+            self._sleep(wait)
