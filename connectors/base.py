@@ -35,6 +35,7 @@ class Record:
     fields: Mapping[str, Any]
     modified_at: datetime  # tz-aware UTC
     fingerprint: str = ""  # a hash of the values, for connectors that diff snapshots (Sheets)
+    modified_source: TimeSource = TimeSource.MODIFIED  # what `modified_at` really is
 
 
 @dataclass(frozen=True, slots=True)
