@@ -1,0 +1,177 @@
+"""Tables and named, versioned migrations. Portable SQL: SQLite now, PostgreSQL later.
+
+A migration is appended, never edited: an existing state file is brought forward step by step,
+each step in its own transaction.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Connection,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    select,
+)
+from sqlalchemy.types import TypeDecorator
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in, aware UTC datetimes out, on SQLite (naive storage) and PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime reached the store; connectors must return UTC times")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+metadata = MetaData()
+
+schema_version = Table(
+    "schema_version",
+    metadata,
+    Column("version", Integer, primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("applied_at", UTCDateTime(), nullable=False),
+)
+
+cursors = Table(
+    "cursors",
+    metadata,
+    Column("source", String(200), primary_key=True),
+    Column("cursor", Text),
+    Column("baseline_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Column("paused_until", UTCDateTime()),
+    Column("pause_reason", Text),
+)
+
+# The last known state of every record: what the next poll is compared against.
+records = Table(
+    "records",
+    metadata,
+    Column("source", String(200), primary_key=True),
+    Column("record_id", String(200), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("status", Text),
+    Column("status_since", UTCDateTime()),
+    Column("owner", Text),
+    Column("url", Text),
+    Column("fingerprint", String(64), nullable=False),
+    Column("fields_json", Text, nullable=False),
+    Column("seen_at", UTCDateTime(), nullable=False),
+)
+
+transitions = Table(
+    "transitions",
+    metadata,
+    Column("key", String(40), primary_key=True),  # hash of (source, record, to, at)
+    Column("source", String(200), nullable=False),
+    Column("record_id", String(200), nullable=False),
+    Column("from_status", Text),
+    Column("to_status", Text, nullable=False),
+    Column("at", UTCDateTime(), nullable=False),
+    Column("time_source", String(20), nullable=False),
+    Column("recorded_at", UTCDateTime(), nullable=False),
+    Column("backfilled", Boolean, nullable=False, default=False),
+    Index("ix_transitions_source_at", "source", "at"),
+    Index("ix_transitions_record", "source", "record_id", "at"),
+)
+
+evaluations = Table(
+    "evaluations",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("transition_key", String(40), nullable=False),
+    Column("source", String(200), nullable=False),
+    Column("record_id", String(200), nullable=False),
+    Column("gate_id", String(200), nullable=False),
+    Column("rule_version", String(40), nullable=False),
+    Column("passed", Boolean, nullable=False),
+    Column("failures_json", Text, nullable=False),
+    Column("values_json", Text, nullable=False),
+    Column("evaluated_at", UTCDateTime(), nullable=False),
+    UniqueConstraint("transition_key", "gate_id", name="uq_evaluation"),
+    Index("ix_evaluations_record", "source", "record_id"),
+)
+
+violations = Table(
+    "violations",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("source", String(200), nullable=False),
+    Column("record_id", String(200), nullable=False),
+    Column("gate_id", String(200), nullable=False),
+    Column("transition_key", String(40), nullable=False),
+    Column("opened_at", UTCDateTime(), nullable=False),
+    Column("resolved_at", UTCDateTime()),
+    Column("resolved_by", String(40)),  # the transition key of the passing re-entry
+    UniqueConstraint("transition_key", "gate_id", name="uq_violation"),
+    Index("ix_violations_open", "source", "record_id", "gate_id", "resolved_at"),
+)
+
+# The write-back ledger: the source of truth for "written exactly once".
+ledger = Table(
+    "ledger",
+    metadata,
+    Column("key", String(40), primary_key=True),
+    Column("source", String(200), nullable=False),
+    Column("record_id", String(200), nullable=False),
+    Column("gate_id", String(200), nullable=False),
+    Column("transition_key", String(40), nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("action_json", Text, nullable=False),
+    Column("state", String(20), nullable=False),  # pending | done | failed
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("remote_id", Text),
+    Column("last_error", Text),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("done_at", UTCDateTime()),
+    Index("ix_ledger_pending", "source", "state"),
+    Index("ix_ledger_transition", "transition_key", "gate_id"),
+)
+
+
+Migration = tuple[int, str, Callable[[Connection], None]]
+
+
+def _create(*tables: Table) -> Callable[[Connection], None]:
+    def apply(connection: Connection) -> None:
+        for table in tables:
+            table.create(connection, checkfirst=True)
+
+    return apply
+
+
+MIGRATIONS: list[Migration] = [
+    (1, "initial: cursors, records, transitions, evaluations, violations, ledger",
+     _create(cursors, records, transitions, evaluations, violations, ledger)),
+]
+
+
+def current_version(connection: Connection) -> int:
+    schema_version.create(connection, checkfirst=True)
+    found = connection.execute(select(schema_version.c.version).order_by(
+        schema_version.c.version.desc()).limit(1)).scalar()
+    return int(found or 0)

@@ -1,0 +1,327 @@
+"""The state store: every SQL statement Baton runs lives in this module.
+
+SQLite (WAL) is the embedded default; the statements stay portable for PostgreSQL.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import asdict
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, and_, create_engine, event, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from connectors.base import Action, ActionKind, ActionResult, Record, TimeSource
+from store import schema
+from store.models import CycleWrite, KnownRecord, LedgerEntry, OpenViolation, Transition
+
+_CHUNK = 500  # ids per IN (...) list
+
+
+class StateStore:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.migrate()
+
+    @classmethod
+    def open(cls, location: str | Path) -> StateStore:
+        """A path opens a SQLite file (WAL); a URL (postgresql://…) is used as it is."""
+        text = str(location)
+        if "://" not in text:
+            if text != ":memory:":
+                Path(text).parent.mkdir(parents=True, exist_ok=True)
+            text = f"sqlite:///{text}"
+        engine = create_engine(text)
+        if engine.dialect.name == "sqlite":
+            event.listen(engine, "connect", _sqlite_pragmas)
+        return cls(engine)
+
+    def migrate(self) -> int:
+        with self.engine.begin() as connection:
+            version = schema.current_version(connection)
+        for number, name, apply in schema.MIGRATIONS:
+            if number <= version:
+                continue
+            with self.engine.begin() as connection:
+                apply(connection)
+                connection.execute(insert(schema.schema_version).values(
+                    version=number, name=name, applied_at=_now()))
+            version = number
+        return version
+
+    # -- sources -----------------------------------------------------------------------------
+
+    def source_state(self, source: str) -> tuple[str | None, datetime | None, datetime | None]:
+        """(cursor, baseline time, paused until) of a source; baseline None: never seen."""
+        c = schema.cursors.c
+        with self.engine.connect() as connection:
+            row = connection.execute(select(c.cursor, c.baseline_at, c.paused_until)
+                                     .where(c.source == source)).first()
+        return (row[0], row[1], row[2]) if row else (None, None, None)
+
+    def pause(self, source: str, until: datetime | None, reason: str = "") -> None:
+        c = schema.cursors.c
+        with self.engine.begin() as connection:
+            connection.execute(update(schema.cursors).where(c.source == source)
+                               .values(paused_until=until, pause_reason=reason or None))
+
+    # -- records and transitions -------------------------------------------------------------
+
+    def known_records(self, source: str, ids: Sequence[str]) -> dict[str, KnownRecord]:
+        c = schema.records.c
+        found: dict[str, KnownRecord] = {}
+        with self.engine.connect() as connection:
+            for chunk in _chunks(ids):
+                rows = connection.execute(
+                    select(c.record_id, c.status, c.status_since, c.fingerprint)
+                    .where(c.source == source, c.record_id.in_(chunk)))
+                for row in rows:
+                    found[row[0]] = KnownRecord(row[0], row[1], row[2], row[3])
+        return found
+
+    def existing_transition_keys(self, keys: Sequence[str]) -> set[str]:
+        c = schema.transitions.c
+        found: set[str] = set()
+        with self.engine.connect() as connection:
+            for chunk in _chunks(keys):
+                found.update(connection.execute(select(c.key).where(c.key.in_(chunk))).scalars())
+        return found
+
+    def commit_cycle(self, write: CycleWrite, now: datetime) -> None:
+        """Make a cycle durable in one transaction; the cursor moves last."""
+        with self.engine.begin() as connection:
+            self._upsert_records(connection, write, now)
+            if write.transitions:
+                connection.execute(
+                    self._insert_ignore(schema.transitions, ["key"]),
+                    [_transition_row(t, now) for t in write.transitions])
+            if write.evaluations:
+                connection.execute(self._insert_ignore(schema.evaluations, ["transition_key", "gate_id"]), [
+                    {"transition_key": e.transition_key, "source": e.source, "record_id": e.record_id,
+                     "gate_id": e.gate_id, "rule_version": e.rule_version, "passed": e.passed,
+                     "failures_json": _dumps(e.failures), "values_json": _dumps(e.values),
+                     "evaluated_at": now}
+                    for e in write.evaluations])
+            if write.opened:
+                connection.execute(self._insert_ignore(schema.violations, ["transition_key", "gate_id"]), [
+                    {"source": write.source, "record_id": r, "gate_id": g, "transition_key": t,
+                     "opened_at": now} for r, g, t in write.opened])
+            v = schema.violations.c
+            for record_id, gate_id, by_key in write.resolved:
+                connection.execute(update(schema.violations).where(
+                    v.source == write.source, v.record_id == record_id, v.gate_id == gate_id,
+                    v.resolved_at.is_(None)).values(resolved_at=now, resolved_by=by_key))
+            if write.actions:
+                connection.execute(self._insert_ignore(schema.ledger, ["key"]), [
+                    {"key": a.key, "source": a.source, "record_id": a.record_id,
+                     "gate_id": a.gate_id, "transition_key": t, "kind": a.kind.value,
+                     "action_json": _dumps(_action_dict(a)), "state": "pending", "attempts": 0,
+                     "created_at": now} for a, t in write.actions])
+            if write.advance_cursor or write.baseline:
+                self._set_cursor(connection, write.source, write.cursor, now)
+
+    def _upsert_records(self, connection: Any, write: CycleWrite, now: datetime) -> None:
+        if not write.records:
+            return
+        c = schema.records.c
+        rows = []
+        for record in write.records:
+            row = {
+                "source": write.source, "record_id": record.id, "name": record.name,
+                "status": record.status, "owner": record.owner, "url": record.url,
+                "fingerprint": record.fingerprint or "", "fields_json": _dumps(record.fields),
+                "seen_at": now,
+            }
+            if record.id in write.status_since:
+                row["status_since"] = write.status_since[record.id]
+            rows.append(row)
+        with_since = [r for r in rows if "status_since" in r]
+        without = [r for r in rows if "status_since" not in r]
+        for batch, columns in ((with_since, True), (without, False)):
+            if not batch:
+                continue
+            statement = self._dialect_insert(schema.records)
+            updates = {k: statement.excluded[k] for k in (
+                "name", "status", "owner", "url", "fingerprint", "fields_json", "seen_at")}
+            if columns:
+                updates["status_since"] = statement.excluded.status_since
+            connection.execute(statement.on_conflict_do_update(
+                index_elements=[c.source, c.record_id], set_=updates), batch)
+
+    def _set_cursor(self, connection: Any, source: str, cursor: str | None, now: datetime) -> None:
+        statement = self._dialect_insert(schema.cursors).values(
+            source=source, cursor=cursor, baseline_at=now, updated_at=now)
+        connection.execute(statement.on_conflict_do_update(
+            index_elements=[schema.cursors.c.source],
+            set_={"cursor": statement.excluded.cursor, "updated_at": statement.excluded.updated_at}))
+
+    # -- the write-back ledger ---------------------------------------------------------------
+
+    def pending_actions(self, source: str) -> list[LedgerEntry]:
+        c = schema.ledger.c
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                select(c.action_json, c.transition_key, c.state, c.attempts, c.remote_id)
+                .where(c.source == source, c.state == "pending").order_by(c.created_at, c.key))
+            return [LedgerEntry(_action_from(json.loads(r[0])), r[1], r[2], r[3], r[4]) for r in rows]
+
+    def mark_attempt(self, keys: Sequence[str]) -> None:
+        """Recorded before a write goes out: attempts > 0 means 'may have been written'."""
+        c = schema.ledger.c
+        with self.engine.begin() as connection:
+            for chunk in _chunks(keys):
+                connection.execute(update(schema.ledger).where(c.key.in_(chunk))
+                                   .values(attempts=c.attempts + 1))
+
+    def finish_actions(self, results: Iterable[ActionResult], now: datetime,
+                       max_attempts: int = 5) -> None:
+        c = schema.ledger.c
+        with self.engine.begin() as connection:
+            for result in results:
+                if result.ok:
+                    values: dict[str, Any] = {"state": "done", "remote_id": result.remote_id,
+                                              "done_at": now, "last_error": None}
+                    connection.execute(update(schema.ledger).where(c.key == result.key).values(**values))
+                else:
+                    # A retryable failure stays pending; a permanent one (or too many tries) fails.
+                    connection.execute(update(schema.ledger).where(c.key == result.key).values(
+                        last_error=(result.error or "")[:2000],
+                        state=_failed_state(result.retryable, c.attempts, max_attempts)))
+
+    def open_violations(self, source: str, record_ids: Sequence[str]) -> dict[tuple[str, str], OpenViolation]:
+        v, lg = schema.violations.c, schema.ledger.c
+        found: dict[tuple[str, str], OpenViolation] = {}
+        with self.engine.connect() as connection:
+            for chunk in _chunks(record_ids):
+                rows = connection.execute(
+                    select(v.record_id, v.gate_id, v.transition_key, v.opened_at)
+                    .where(v.source == source, v.record_id.in_(chunk), v.resolved_at.is_(None)))
+                for record_id, gate_id, transition_key, opened_at in rows:
+                    written = connection.execute(
+                        select(lg.key, lg.kind, lg.remote_id).where(
+                            lg.transition_key == transition_key, lg.gate_id == gate_id,
+                            lg.state == "done", lg.remote_id.is_not(None))).all()
+                    found[(record_id, gate_id)] = OpenViolation(
+                        source, record_id, gate_id, transition_key, opened_at,
+                        [(k, kind, rid) for k, kind, rid in written])
+        return found
+
+    # -- reading for reports, explain and preview --------------------------------------------
+
+    def transitions(self, source: str | None = None, since: datetime | None = None,
+                    until: datetime | None = None) -> Iterator[Transition]:
+        c = schema.transitions.c
+        conditions = []
+        if source:
+            conditions.append(c.source == source)
+        if since:
+            conditions.append(c.at >= since)
+        if until:
+            conditions.append(c.at < until)
+        query = select(c.source, c.record_id, c.from_status, c.to_status, c.at, c.time_source,
+                       c.backfilled).where(and_(True, *conditions)).order_by(c.at, c.key)
+        with self.engine.connect() as connection:
+            for row in connection.execute(query):
+                yield Transition(row[0], row[1], row[2], row[3], row[4], TimeSource(row[5]), row[6])
+
+    def evaluations(self, source: str | None = None, record_id: str | None = None) -> list[dict[str, Any]]:
+        c = schema.evaluations.c
+        query = select(schema.evaluations)
+        if source:
+            query = query.where(c.source == source)
+        if record_id:
+            query = query.where(c.record_id == record_id)
+        with self.engine.connect() as connection:
+            return [dict(r._mapping) for r in connection.execute(query.order_by(c.evaluated_at, c.id))]
+
+    def ledger_entries(self, record_id: str | None = None) -> list[dict[str, Any]]:
+        c = schema.ledger.c
+        query = select(schema.ledger)
+        if record_id:
+            query = query.where(c.record_id == record_id)
+        with self.engine.connect() as connection:
+            return [dict(r._mapping) for r in connection.execute(query.order_by(c.created_at, c.key))]
+
+    def stored_records(self, source: str, record_id: str | None = None) -> Iterator[dict[str, Any]]:
+        c = schema.records.c
+        query = select(schema.records).where(c.source == source)
+        if record_id:
+            query = query.where(c.record_id == record_id)
+        with self.engine.connect() as connection:
+            for row in connection.execute(query.order_by(c.record_id)):
+                item = dict(row._mapping)
+                item["fields"] = json.loads(item.pop("fields_json"))
+                yield item
+
+    def find_records(self, record_id: str) -> list[dict[str, Any]]:
+        """A record by id in any source (for `baton explain`)."""
+        c = schema.records.c
+        with self.engine.connect() as connection:
+            sources = connection.execute(select(c.source).where(c.record_id == record_id)).scalars().all()
+        return [r for s in sources for r in self.stored_records(s, record_id)]
+
+    def count(self, table: str) -> int:
+        with self.engine.connect() as connection:
+            return int(connection.execute(select(func.count()).select_from(
+                schema.metadata.tables[table])).scalar() or 0)
+
+    # -- dialect helpers ---------------------------------------------------------------------
+
+    def _dialect_insert(self, table: Any) -> Any:
+        return (postgresql.insert if self.engine.dialect.name == "postgresql" else sqlite.insert)(table)
+
+    def _insert_ignore(self, table: Any, conflict: list[str]) -> Any:
+        return self._dialect_insert(table).on_conflict_do_nothing(index_elements=conflict)
+
+
+def _failed_state(retryable: bool, attempts: Any, max_attempts: int) -> Any:
+    from sqlalchemy import case
+
+    if not retryable:
+        return "failed"
+    return case((attempts >= max_attempts, "failed"), else_="pending")
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
+
+
+def _transition_row(t: Transition, now: datetime) -> dict[str, Any]:
+    return {"key": t.key, "source": t.source, "record_id": t.record_id,
+            "from_status": t.from_status, "to_status": t.to_status, "at": t.at,
+            "time_source": t.time_source.value, "recorded_at": now, "backfilled": t.backfilled}
+
+
+def _action_dict(action: Action) -> dict[str, Any]:
+    data = asdict(action)
+    data["kind"] = action.kind.value
+    data["payload"] = dict(action.payload)
+    return data
+
+
+def _action_from(data: Mapping[str, Any]) -> Action:
+    return Action(**{**data, "kind": ActionKind(data["kind"])})
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, default=str, ensure_ascii=False, sort_keys=True)
+
+
+def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
+    items = list(items)
+    for start in range(0, len(items), _CHUNK):
+        yield items[start:start + _CHUNK]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+
