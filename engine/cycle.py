@@ -1,0 +1,160 @@
+"""One source cycle: poll → transitions → gates → ledger → write-backs. The daemon only calls this.
+
+Exactly-once rests on the order of durable steps:
+1. the planned actions enter the ledger as `pending` in the same transaction as the transitions,
+   the new record states and the cursor;
+2. before a write goes out its ledger row counts an attempt;
+3. a pending row with attempts > 0 may have reached the tool before a crash: the connector is
+   asked to find it by its idempotency marker before anything is written again.
+A crash before (1) re-polls the same changes from the old cursor; the transition keys are stable,
+so the replay plans the same ledger keys.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import structlog
+
+from connectors.base import Action, ActionResult, ChangeBatch, Connector, Record
+from engine.planner import describe, plan_failure, plan_resolution
+from engine.transitions import Observed, detect
+from rules import RuleSet, evaluate_gate
+from store import CycleWrite, Evaluation, StateStore
+
+log = structlog.get_logger()
+
+
+@dataclass
+class CycleReport:
+    source: str
+    baseline: bool = False
+    records_seen: int = 0
+    transitions: int = 0
+    evaluations: int = 0
+    violations: int = 0
+    planned: list[str] = field(default_factory=list)
+    written: int = 0
+    recovered: int = 0
+    failed: int = 0
+
+
+def run_cycle(source_id: str, connector: Connector, store: StateStore, rules: RuleSet,
+              now: datetime, *, dry_run: bool = False) -> CycleReport:
+    report = CycleReport(source_id)
+    if not dry_run:
+        _flush_pending(source_id, connector, store, now, report)
+    cursor, baseline_at, _paused = store.source_state(source_id)
+    batch = connector.fetch_changes(cursor if baseline_at else None, now)
+    report.records_seen = len(batch.records)
+
+    if baseline_at is None:
+        report.baseline = True
+        if not dry_run:
+            _record_baseline(source_id, batch, store, now)
+        log.info("source.baseline", source=source_id, records=len(batch.records))
+        return report
+
+    known = store.known_records(source_id, [r.id for r in batch.records])
+    candidates = [r for r in batch.records
+                  if r.id not in known or not r.fingerprint or r.fingerprint != known[r.id].fingerprint]
+    history = connector.status_history([r.id for r in candidates if r.id in known],
+                                       _earliest_since(candidates, known)) if candidates else {}
+    observed = detect(candidates, known, history, now)
+    fresh = _new_transitions(observed, store)
+
+    write = CycleWrite(source_id, batch.cursor, advance_cursor=batch.complete,
+                       records=[o.record for o in observed],
+                       status_since={o.record.id: o.status_since for o in observed if o.status_since})
+    write.transitions = [t for o in observed for t in o.transitions if t.key in fresh]
+    _evaluate(source_id, observed, fresh, rules, store, write)
+    report.transitions = len(write.transitions)
+    report.evaluations = len(write.evaluations)
+    report.violations = len(write.opened)
+    report.planned = describe([a for a, _ in write.actions])
+
+    if dry_run:
+        return report
+    store.commit_cycle(write, now)
+    _write(connector, store, [a for a, _ in write.actions], now, report)
+    return report
+
+
+def _record_baseline(source_id: str, batch: ChangeBatch, store: StateStore, now: datetime) -> None:
+    """The first sight of a source: remember every record, comment on none of them."""
+    write = CycleWrite(source_id, batch.cursor, advance_cursor=batch.complete, baseline=True,
+                       records=list(batch.records),
+                       status_since={r.id: r.modified_at for r in batch.records})
+    store.commit_cycle(write, now)
+
+
+def _earliest_since(records: Sequence[Record], known: dict) -> datetime | None:
+    times = [known[r.id].status_since for r in records if r.id in known and known[r.id].status_since]
+    return min(times) if times else None
+
+
+def _new_transitions(observed: Sequence[Observed], store: StateStore) -> set[str]:
+    keys = [t.key for o in observed for t in o.transitions]
+    return set(keys) - store.existing_transition_keys(keys)
+
+
+def _evaluate(source_id: str, observed: Sequence[Observed], fresh: set[str], rules: RuleSet,
+              store: StateStore, write: CycleWrite) -> None:
+    """Gates run for the transition into the record's current status; earlier hops are history."""
+    entering = [(o.record, o.transitions[-1]) for o in observed
+                if o.transitions and o.transitions[-1].key in fresh]
+    open_violations = store.open_violations(source_id, [r.id for r, _ in entering])
+    evaluations, opened, resolved, actions = [], [], [], []
+    for record, transition in entering:
+        for gate in rules.gates_entering(source_id, transition.to_status, transition.from_status):
+            result = evaluate_gate(gate, record)
+            evaluations.append(Evaluation(
+                transition.key, source_id, record.id, gate.id, rules.version, result.passed,
+                [{"check": f.check_id, "field": f.field, "message": f.message} for f in result.failures],
+                result.values_seen))
+            previous = open_violations.get((record.id, gate.id))
+            if result.passed:
+                log.info("gate.passed", source=source_id, record=record.id, gate=gate.id)
+                if previous is not None:
+                    resolved.append((record.id, gate.id, transition.key))
+                    actions += [(a, transition.key) for a in plan_resolution(record, gate, transition.key, previous)]
+                continue
+            log.info("gate.violation", source=source_id, record=record.id, gate=gate.id,
+                     failures=len(result.failures), rule_version=rules.version)
+            if previous is not None:
+                resolved.append((record.id, gate.id, transition.key))  # superseded by this one
+            opened.append((record.id, gate.id, transition.key))
+            actions += [(a, transition.key) for a in plan_failure(record, gate, result, transition.key, previous)]
+    write.evaluations, write.opened, write.resolved, write.actions = evaluations, opened, resolved, actions
+
+
+def _flush_pending(source_id: str, connector: Connector, store: StateStore, now: datetime,
+                   report: CycleReport) -> None:
+    """Finish what an earlier cycle (or a crashed process) left pending in the ledger."""
+    pending = store.pending_actions(source_id)
+    if not pending:
+        return
+    maybe_written = [e.action for e in pending if e.attempts > 0]
+    found = connector.find_written(maybe_written) if maybe_written else {}
+    if found:
+        store.finish_actions([ActionResult(k, True, remote_id=r) for k, r in found.items()], now)
+        report.recovered += len(found)
+        log.info("ledger.recovered", source=source_id, actions=len(found))
+    _write(connector, store, [e.action for e in pending if e.action.key not in found], now, report)
+
+
+def _write(connector: Connector, store: StateStore, actions: Sequence[Action], now: datetime,
+           report: CycleReport) -> None:
+    if not actions:
+        return
+    store.mark_attempt([a.key for a in actions])
+    results = connector.write_back(actions)
+    store.finish_actions(results, now)
+    for result in results:
+        if result.ok:
+            report.written += 1
+        else:
+            report.failed += 1
+            log.warning("writeback.failed", source=report.source, action=result.key,
+                        error=result.error, retryable=result.retryable)

@@ -1,0 +1,82 @@
+"""From a gate's verdict to the write-backs it calls for; pure, so it is easy to test and preview."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from connectors.base import Action, ActionKind, Record
+from rules import Gate, GateResult, render
+from store.models import OpenViolation, stable_key
+
+DEFAULT_COMMENT = (
+    "Baton: this handoff to {enters} is not ready yet.\n{failures}\n"
+    "Fix the items above and move it to {enters} again."
+)
+
+
+def template_context(record: Record, gate: Gate, result: GateResult | None) -> dict[str, Any]:
+    failures = result.failures if result else ()
+    context: dict[str, Any] = {**record.fields}
+    context.update(
+        name=record.name, status=record.status or "", url=record.url, gate=gate.id,
+        enters=gate.enters, failure_count=len(failures),
+        failures="\n".join(f"- {f.message}" for f in failures),
+    )
+    return context
+
+
+def plan_failure(record: Record, gate: Gate, result: GateResult, transition_key: str,
+                 open_violation: OpenViolation | None) -> list[Action]:
+    """Actions for a failed gate: message first, bounce last (so the message is there first)."""
+    spec = gate.on_fail
+    context = template_context(record, gate, result)
+
+    def action(kind: ActionKind, **fields: Any) -> Action:
+        key = stable_key(record.source, record.id, gate.id, transition_key, kind.value,
+                         fields.get("field"))
+        return Action(key=key, kind=kind, source=record.source, record_id=record.id,
+                      gate_id=gate.id, **fields)
+
+    actions: list[Action] = []
+    if spec.comment is not None:
+        actions.append(action(ActionKind.COMMENT, text=render(spec.comment or DEFAULT_COMMENT, context)))
+    task_still_open = open_violation is not None and any(
+        kind == ActionKind.TASK.value for _, kind, _ in open_violation.written)
+    if spec.task is not None and not task_still_open:
+        actions.append(action(ActionKind.TASK, subject=render(spec.task.subject, context),
+                              text=render(spec.task.body, context), assignee=spec.task.owner))
+    for field_name, value in spec.set.items():
+        actions.append(action(ActionKind.SET_FIELD, field=field_name, value=render(value, context)))
+    if spec.move_to:
+        actions.append(action(ActionKind.MOVE_STATUS, value=spec.move_to))
+    return actions
+
+
+def plan_resolution(record: Record, gate: Gate, transition_key: str,
+                    open_violation: OpenViolation) -> list[Action]:
+    """Close what the open violation wrote (its task; a Sheets note), once per resolving entry."""
+    if not gate.on_pass.resolve:
+        return []
+    closable = (ActionKind.TASK.value, ActionKind.COMMENT.value)
+    return [
+        Action(key=stable_key(record.source, record.id, gate.id, transition_key, "resolve", remote_id),
+               kind=ActionKind.RESOLVE, source=record.source, record_id=record.id, gate_id=gate.id,
+               text=f"Resolved: {record.name} now passes {gate.id}.", resolves=remote_id,
+               payload={"resolves_kind": kind})
+        for _, kind, remote_id in open_violation.written if kind in closable
+    ]
+
+
+def describe(actions: Sequence[Action]) -> list[str]:
+    """One line per action, for --dry-run and the demo."""
+    lines = []
+    for a in actions:
+        detail = {
+            ActionKind.COMMENT: lambda: a.text.splitlines()[0] if a.text else "",
+            ActionKind.TASK: lambda: f"{a.subject!r} for {a.assignee or 'owner'}",
+            ActionKind.SET_FIELD: lambda: f"{a.field} = {a.value!r}",
+            ActionKind.MOVE_STATUS: lambda: f"to {a.value!r}",
+            ActionKind.RESOLVE: lambda: f"close {a.payload.get('resolves_kind', '')} {a.resolves}",
+        }[a.kind]()
+        lines.append(f"{a.source} {a.record_id} [{a.gate_id}] {a.kind.value}: {detail}")
+    return lines
