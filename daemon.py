@@ -1,0 +1,211 @@
+"""Baton's command line and daemon loop.
+
+    baton run [--once] [--dry-run]   poll every source on its interval and guard its handoffs
+    baton check                      validate config.toml and the rule files; non-zero on problems
+    baton demo                       the whole loop against the built-in sandbox, no credentials
+    baton explain RECORD             why Baton did what it did to one record
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import schedule
+import structlog
+
+from connectors.base import Connector
+from connectors.errors import ConfigError
+from connectors.factory import build_connectors
+from engine import logs
+from engine.config import Config, Secrets, load_config
+from engine.live_rules import LiveRules
+from engine.runner import Runner
+from rules import RuleFileError, load_rule_set
+from store import StateStore
+
+log = structlog.get_logger()
+
+
+@dataclass
+class Runtime:
+    config: Config
+    secrets: Secrets
+    store: StateStore
+    rules: LiveRules
+    connectors: dict[str, Connector]
+
+    def runner(self, dry_run: bool = False) -> Runner:
+        return Runner(self.connectors, self.store, self.rules, dry_run=dry_run)
+
+
+def open_runtime(config: Config, secrets: Secrets | None = None,
+                 connectors: dict[str, Connector] | None = None) -> Runtime:
+    if secrets is None:
+        secrets = Secrets(config.resolve(config.baton.secrets_file) if config.baton.secrets_file else None)
+    rules = LiveRules(config.rule_files)
+    rules.current()  # fail at start-up, not in the first cycle, when no good rules exist
+    store = StateStore.open(config.resolve(config.baton.state)
+                            if "://" not in config.baton.state else config.baton.state)
+    built = connectors if connectors is not None else build_connectors(config, secrets)
+    logs.register_secrets(secrets.handed_out())
+    return Runtime(config, secrets, store, rules, built)
+
+
+def command_run(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    logs.configure(config.baton.log_format)
+    runtime = open_runtime(config)
+    runner = runtime.runner(dry_run=args.dry_run)
+    if args.once or args.dry_run:
+        reports = runner.run_all()
+        for source_id, report in reports.items():
+            if args.dry_run and report is not None:
+                print(f"{source_id}: {len(report.planned)} action(s) planned (dry run, nothing written)")
+                for line in report.planned:
+                    print(f"  {line}")
+        return 0 if all(h.consecutive_failures == 0 for h in runner.health.values()) else 1
+
+    stopping = {"now": False}
+
+    def stop(signum: int, _frame: object) -> None:
+        log.info("daemon.stopping", signal=signal.Signals(signum).name)
+        stopping["now"] = True
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    scheduler = schedule.Scheduler()
+    for source in config.source:
+        scheduler.every(config.interval_for(source)).seconds.do(runner.run_source, source.id)
+    log.info("daemon.started", sources=[s.id for s in config.source])
+    runner.run_all()
+    while not stopping["now"]:
+        scheduler.run_pending()
+        time.sleep(min(1.0, max(0.05, scheduler.idle_seconds or 1.0)))
+    log.info("daemon.stopped")
+    return 0
+
+
+def command_check(args: argparse.Namespace) -> int:
+    problems: list[str] = []
+    try:
+        config = load_config(args.config)
+    except ConfigError as error:
+        print(f"config: {error}")
+        return 2
+    files = config.rule_files()
+    if not files:
+        problems.append(f"{config.path}: baton.rules matches no rule file ({config.baton.rules})")
+    try:
+        rule_set = load_rule_set(files)
+    except RuleFileError as error:
+        problems.extend(str(p) for p in error.problems)
+    else:
+        configured = {s.id for s in config.source}
+        for gate in rule_set.gates:
+            if gate.source not in configured:
+                problems.append(f"gate {gate.id}: source {gate.source!r} is not configured "
+                                f"(known: {', '.join(sorted(configured)) or 'none'})")
+            workflow = _workflow_of(config, gate.source)
+            for status in [gate.enters, *gate.from_statuses, gate.on_fail.move_to]:
+                if workflow and status and status not in workflow:
+                    problems.append(f"gate {gate.id}: status {status!r} is not in the workflow of "
+                                    f"{gate.source} ({', '.join(workflow)})")
+    if problems:
+        print(f"{len(problems)} problem(s):")
+        for problem in problems:
+            print(f"  {problem}")
+        return 1
+    print(f"OK: {len(config.source)} source(s), {len(rule_set.gates)} gate(s) in {len(files)} "
+          f"rule file(s), rule version {rule_set.version}")
+    return 0
+
+
+def _workflow_of(config: Config, source_id: str) -> list[str]:
+    try:
+        return list(config.source_by_id(source_id).workflow)
+    except KeyError:
+        return []
+
+
+def command_explain(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    store = StateStore.open(config.resolve(config.baton.state))
+    found = store.find_records(args.record)
+    if not found:
+        print(f"No record {args.record!r} in the state store ({config.baton.state}).")
+        return 1
+    for record in found:
+        print(f"{record['source']} {record['record_id']}: {record['name']!r}, "
+              f"status {record['status']!r} since {record['status_since']}")
+        for t in store.transitions(source=record["source"]):
+            if t.record_id == record["record_id"]:
+                print(f"  {t.at.isoformat()}  {t.from_status!r} -> {t.to_status!r} ({t.time_source.value})")
+        for e in store.evaluations(record["source"], record["record_id"]):
+            verdict = "passed" if e["passed"] else "FAILED"
+            print(f"  gate {e['gate_id']} {verdict} (rules {e['rule_version']}, {e['evaluated_at']})")
+            for failure in json.loads(e["failures_json"]):
+                print(f"    - {failure['message']}")
+            print(f"    values seen: {e['values_json']}")
+        for entry in store.ledger_entries(record["record_id"]):
+            print(f"  write-back {entry['kind']} [{entry['gate_id']}]: {entry['state']}"
+                  f" remote={entry['remote_id']} attempts={entry['attempts']}")
+    return 0
+
+
+def command_demo(args: argparse.Namespace) -> int:
+    from sandbox.demo import run_demo
+
+    return run_demo(args.config, cycles=args.cycles, workdir=args.workdir)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="baton", description="Guards marketing handoffs.")
+    parser.add_argument("--config", type=Path, default=Path("config.toml"),
+                        help="the config file (default ./config.toml)")
+    # --config is accepted before or after the command: `baton check --config x.toml`.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", type=Path, default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", parents=[common], help="poll the sources and guard their handoffs")
+    run.add_argument("--once", action="store_true", help="one cycle per source, then exit")
+    run.add_argument("--dry-run", action="store_true",
+                     help="print the planned actions; write nothing to the tools or the state")
+    run.set_defaults(handler=command_run)
+
+    check = commands.add_parser("check", parents=[common], help="validate config and rules")
+    check.set_defaults(handler=command_check)
+
+    demo = commands.add_parser("demo", parents=[common], help="run the whole loop on the built-in sandbox")
+    demo.add_argument("--cycles", type=int, default=4)
+    demo.add_argument("--workdir", type=Path, default=None,
+                      help="where the demo keeps its state (default: a temporary folder)")
+    demo.set_defaults(handler=command_demo)
+
+    explain = commands.add_parser("explain", parents=[common], help="why Baton acted on a record")
+    explain.add_argument("record")
+    explain.set_defaults(handler=command_explain)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.handler(args) or 0)
+    except ConfigError as error:
+        print(f"configuration error: {error}", file=sys.stderr)
+        return 2
+    except RuleFileError as error:
+        print(f"rule files have problems:\n{error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

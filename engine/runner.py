@@ -1,0 +1,94 @@
+"""Runs the cycles of every source: one failing source never stops the others.
+
+Per source it keeps a small health record: consecutive failures drive an exponential backoff (a
+circuit breaker that opens after a few failures and half-opens after the wait); a source that
+starts failing logs once, and once again when it recovers.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import structlog
+
+from connectors.base import Connector
+from connectors.errors import QuotaExhausted, SourceError
+from engine.cycle import CycleReport, run_cycle
+from engine.live_rules import LiveRules
+from store import StateStore
+
+log = structlog.get_logger()
+
+
+@dataclass
+class SourceHealth:
+    last_success: datetime | None = None
+    last_error: str | None = None
+    consecutive_failures: int = 0
+    total_errors: int = 0
+    cycles: int = 0
+    retry_at: datetime | None = None
+    last_report: CycleReport | None = None
+
+
+@dataclass
+class Runner:
+    connectors: Mapping[str, Connector]
+    store: StateStore
+    rules: LiveRules
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    dry_run: bool = False
+    max_backoff: timedelta = timedelta(minutes=15)
+    health: dict[str, SourceHealth] = field(default_factory=dict)
+
+    def run_source(self, source_id: str) -> CycleReport | None:
+        health = self.health.setdefault(source_id, SourceHealth())
+        now = self.clock()
+        if health.retry_at and now < health.retry_at:
+            return None
+        _cursor, _baseline, paused_until = self.store.source_state(source_id)
+        if paused_until and now < paused_until:
+            return None
+        bound = log.bind(source=source_id)
+        try:
+            report = run_cycle(source_id, self.connectors[source_id], self.store,
+                               self.rules.current(), now, dry_run=self.dry_run)
+        except QuotaExhausted as error:
+            self.store.pause(source_id, error.resume_at, str(error))
+            bound.warning("source.paused", until=error.resume_at.isoformat(), reason=str(error))
+            return None
+        except SourceError as error:
+            self._failed(source_id, health, now, error)
+            return None
+        except Exception as error:  # a bug must not stop the other sources
+            bound.exception("source.cycle_crashed")
+            self._failed(source_id, health, now, error)
+            return None
+        if health.consecutive_failures:
+            bound.info("source.recovered", after_failures=health.consecutive_failures)
+        if paused_until:
+            self.store.pause(source_id, None)
+        health.consecutive_failures, health.retry_at = 0, None
+        health.last_success, health.last_report = now, report
+        health.cycles += 1
+        if report.transitions or report.written or report.failed or report.baseline:
+            bound.info("source.cycle", transitions=report.transitions, violations=report.violations,
+                       written=report.written, failed=report.failed, recovered=report.recovered,
+                       baseline=report.baseline, records=report.records_seen)
+        return report
+
+    def run_all(self) -> dict[str, CycleReport | None]:
+        return {source_id: self.run_source(source_id) for source_id in self.connectors}
+
+    def _failed(self, source_id: str, health: SourceHealth, now: datetime, error: Exception) -> None:
+        health.consecutive_failures += 1
+        health.total_errors += 1
+        health.last_error = f"{type(error).__name__}: {error}"
+        wait = min(self.max_backoff, timedelta(seconds=15 * 2 ** (health.consecutive_failures - 1)))
+        health.retry_at = now + wait if health.consecutive_failures >= 3 else None
+        if health.consecutive_failures == 1:
+            log.error("source.poll_failed", source=source_id, error=health.last_error)
+        elif health.retry_at:
+            log.warning("source.backing_off", source=source_id, failures=health.consecutive_failures,
+                        retry_in_s=int(wait.total_seconds()))
