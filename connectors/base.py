@@ -65,6 +65,8 @@ class ActionKind(StrEnum):
     SET_FIELD = "set_field"  # write one field value
     MOVE_STATUS = "move_status"  # bounce: move the record back to a status
     RESOLVE = "resolve"  # close what an earlier violation opened
+    REASSIGN = "reassign"  # give the record to another owner (`assignee` is an owner reference)
+    NOTIFY = "notify"  # a chat webhook post (Slack / Teams); sent by the engine, not the connector
 
 
 @dataclass(frozen=True, slots=True)

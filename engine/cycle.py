@@ -17,8 +17,10 @@ from datetime import datetime
 
 import structlog
 
-from connectors.base import Action, ActionResult, ChangeBatch, Connector, Record
+from connectors.base import Action, ActionKind, ActionResult, ChangeBatch, Connector, Record
+from connectors.webhook import WebhookNotifier
 from engine.planner import describe, plan_failure, plan_resolution
+from engine.sla import escalate, start_and_meet
 from engine.transitions import Observed, detect
 from rules import RuleSet, evaluate_gate
 from store import CycleWrite, Evaluation, StateStore
@@ -38,13 +40,15 @@ class CycleReport:
     written: int = 0
     recovered: int = 0
     failed: int = 0
+    sla_breaches: int = 0
 
 
 def run_cycle(source_id: str, connector: Connector, store: StateStore, rules: RuleSet,
-              now: datetime, *, dry_run: bool = False) -> CycleReport:
+              now: datetime, *, dry_run: bool = False,
+              notifier: WebhookNotifier | None = None) -> CycleReport:
     report = CycleReport(source_id)
     if not dry_run:
-        _flush_pending(source_id, connector, store, now, report)
+        _flush_pending(source_id, connector, notifier, store, now, report)
     cursor, baseline_at, _paused = store.source_state(source_id)
     batch = connector.fetch_changes(cursor if baseline_at else None, now)
     report.records_seen = len(batch.records)
@@ -69,6 +73,7 @@ def run_cycle(source_id: str, connector: Connector, store: StateStore, rules: Ru
                        status_since={o.record.id: o.status_since for o in observed if o.status_since})
     write.transitions = [t for o in observed for t in o.transitions if t.key in fresh]
     _evaluate(source_id, observed, fresh, rules, store, write)
+    _advance_slas(source_id, rules, store, write, now, report)
     report.transitions = len(write.transitions)
     report.evaluations = len(write.evaluations)
     report.violations = len(write.opened)
@@ -76,8 +81,9 @@ def run_cycle(source_id: str, connector: Connector, store: StateStore, rules: Ru
 
     if dry_run:
         return report
-    store.commit_cycle(write, now)
-    _write(connector, store, [a for a, _ in write.actions], now, report)
+    if write.records or write.transitions or write.timers or write.actions or write.advance_cursor:
+        store.commit_cycle(write, now)
+    _write(connector, notifier, store, [a for a, _ in write.actions], now, report)
     return report
 
 
@@ -129,27 +135,58 @@ def _evaluate(source_id: str, observed: Sequence[Observed], fresh: set[str], rul
     write.evaluations, write.opened, write.resolved, write.actions = evaluations, opened, resolved, actions
 
 
-def _flush_pending(source_id: str, connector: Connector, store: StateStore, now: datetime,
-                   report: CycleReport) -> None:
+def _advance_slas(source_id: str, rules: RuleSet, store: StateStore, write: CycleWrite,
+                  now: datetime, report: CycleReport) -> None:
+    """Start, meet and escalate SLA timers; runs every cycle, also when nothing changed."""
+    slas = [s for s in rules.slas if s.source == source_id]
+    if not slas:
+        return
+    open_timers = store.open_timers(source_id)
+    passed = {(e.transition_key, e.gate_id) for e in write.evaluations if e.passed}
+    live = [t for t in write.transitions if not t.backfilled]
+    started = {t.key: t for t in start_and_meet(slas, live, open_timers, passed)}
+    still_open = [t for t in ({t.key: t for t in open_timers} | started).values() if t.closed_at is None]
+    if not started and not still_open:
+        return
+    records = store.records_by_id(source_id, [t.record_id for t in still_open])
+    records.update({r.id: r for r in write.records})
+    escalated, actions = escalate(slas, still_open, records, now)
+    write.timers = list((started | {t.key: t for t in escalated}).values())
+    write.actions = [*write.actions, *actions]
+    report.sla_breaches = len({a.key for a, _ in actions})
+
+
+def _flush_pending(source_id: str, connector: Connector, notifier: WebhookNotifier | None,
+                   store: StateStore, now: datetime, report: CycleReport) -> None:
     """Finish what an earlier cycle (or a crashed process) left pending in the ledger."""
     pending = store.pending_actions(source_id)
     if not pending:
         return
-    maybe_written = [e.action for e in pending if e.attempts > 0]
-    found = connector.find_written(maybe_written) if maybe_written else {}
+    # A chat post cannot be looked up: one that may have gone out is not sent again.
+    found = {e.action.key: "webhook:unconfirmed" for e in pending
+             if e.attempts > 0 and e.action.kind is ActionKind.NOTIFY}
+    maybe_written = [e.action for e in pending if e.attempts > 0 and e.action.key not in found]
+    if maybe_written:
+        found.update(connector.find_written(maybe_written))
     if found:
         store.finish_actions([ActionResult(k, True, remote_id=r) for k, r in found.items()], now)
         report.recovered += len(found)
         log.info("ledger.recovered", source=source_id, actions=len(found))
-    _write(connector, store, [e.action for e in pending if e.action.key not in found], now, report)
+    _write(connector, notifier, store, [e.action for e in pending if e.action.key not in found],
+           now, report)
 
 
-def _write(connector: Connector, store: StateStore, actions: Sequence[Action], now: datetime,
-           report: CycleReport) -> None:
+def _write(connector: Connector, notifier: WebhookNotifier | None, store: StateStore,
+           actions: Sequence[Action], now: datetime, report: CycleReport) -> None:
     if not actions:
         return
     store.mark_attempt([a.key for a in actions])
-    results = connector.write_back(actions)
+    to_tool = [a for a in actions if a.kind is not ActionKind.NOTIFY]
+    to_chat = [a for a in actions if a.kind is ActionKind.NOTIFY]
+    results = list(connector.write_back(to_tool)) if to_tool else []
+    if to_chat:
+        results += notifier.send(to_chat) if notifier else [
+            ActionResult(a.key, False, error="no webhook notifier configured") for a in to_chat]
     store.finish_actions(results, now)
     for result in results:
         if result.ok:

@@ -8,12 +8,6 @@ from connectors.base import Action, ActionKind, Record
 from rules import Gate, GateResult, render
 from store.models import OpenViolation, stable_key
 
-DEFAULT_COMMENT = (
-    "Baton: this handoff to {enters} is not ready yet.\n{failures}\n"
-    "Fix the items above and move it to {enters} again."
-)
-
-
 def template_context(record: Record, gate: Gate, result: GateResult | None) -> dict[str, Any]:
     failures = result.failures if result else ()
     context: dict[str, Any] = {**record.fields}
@@ -39,12 +33,12 @@ def plan_failure(record: Record, gate: Gate, result: GateResult, transition_key:
 
     actions: list[Action] = []
     if spec.comment is not None:
-        actions.append(action(ActionKind.COMMENT, text=render(spec.comment or DEFAULT_COMMENT, context)))
+        actions.append(action(ActionKind.COMMENT, text=render(spec.comment, context)))
     task_still_open = open_violation is not None and any(
         kind == ActionKind.TASK.value for _, kind, _ in open_violation.written)
     if spec.task is not None and not task_still_open:
         actions.append(action(ActionKind.TASK, subject=render(spec.task.subject, context),
-                              text=render(spec.task.body, context), assignee=spec.task.owner))
+                              text=render(spec.task.body, context), assignee=str(spec.task.owner)))
     for field_name, value in spec.set.items():
         actions.append(action(ActionKind.SET_FIELD, field=field_name, value=render(value, context)))
     if spec.move_to:
@@ -58,10 +52,11 @@ def plan_resolution(record: Record, gate: Gate, transition_key: str,
     if not gate.on_pass.resolve:
         return []
     closable = (ActionKind.TASK.value, ActionKind.COMMENT.value)
+    note = render(gate.on_pass.note, template_context(record, gate, None)) if gate.on_pass.note else ""
     return [
         Action(key=stable_key(record.source, record.id, gate.id, transition_key, "resolve", remote_id),
                kind=ActionKind.RESOLVE, source=record.source, record_id=record.id, gate_id=gate.id,
-               text=f"Resolved: {record.name} now passes {gate.id}.", resolves=remote_id,
+               text=note, resolves=remote_id,
                payload={"resolves_kind": kind})
         for _, kind, remote_id in open_violation.written if kind in closable
     ]
@@ -77,6 +72,8 @@ def describe(actions: Sequence[Action]) -> list[str]:
             ActionKind.SET_FIELD: lambda: f"{a.field} = {a.value!r}",
             ActionKind.MOVE_STATUS: lambda: f"to {a.value!r}",
             ActionKind.RESOLVE: lambda: f"close {a.payload.get('resolves_kind', '')} {a.resolves}",
+            ActionKind.REASSIGN: lambda: f"to {a.assignee}",
+            ActionKind.NOTIFY: lambda: f"webhook {a.payload.get('webhook_env', '')}",
         }[a.kind]()
         lines.append(f"{a.source} {a.record_id} [{a.gate_id}] {a.kind.value}: {detail}")
     return lines

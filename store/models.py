@@ -72,6 +72,21 @@ class LedgerEntry:
     remote_id: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class SlaTimer:
+    key: str
+    source: str
+    record_id: str
+    sla_id: str
+    transition_key: str
+    started_at: datetime
+    deadline: datetime
+    met_at: datetime | None = None
+    closed_at: datetime | None = None
+    breached: bool = False
+    steps_fired: int = 0
+
+
 @dataclass
 class CycleWrite:
     """Everything one cycle makes durable, in one transaction, cursor last."""
@@ -86,4 +101,5 @@ class CycleWrite:
     opened: Sequence[tuple[str, str, str]] = ()  # (record_id, gate_id, transition_key)
     resolved: Sequence[tuple[str, str, str]] = ()  # (record_id, gate_id, resolving transition key)
     actions: Sequence[tuple[Action, str]] = ()  # (action, transition key) -> ledger, pending
+    timers: Sequence[SlaTimer] = ()  # new or changed SLA timers
     baseline: bool = False

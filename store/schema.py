@@ -152,6 +152,25 @@ ledger = Table(
     Index("ix_ledger_transition", "transition_key", "gate_id"),
 )
 
+# SLA timers: started by a transition, met by a later one, escalated step by step.
+sla_timers = Table(
+    "sla_timers",
+    metadata,
+    Column("key", String(40), primary_key=True),  # hash of (sla id, starting transition key)
+    Column("source", String(200), nullable=False),
+    Column("record_id", String(200), nullable=False),
+    Column("sla_id", String(200), nullable=False),
+    Column("transition_key", String(40), nullable=False),
+    Column("started_at", UTCDateTime(), nullable=False),
+    Column("deadline", UTCDateTime(), nullable=False),
+    Column("met_at", UTCDateTime()),
+    Column("closed_at", UTCDateTime()),  # met, or abandoned (the record left without meeting it)
+    Column("breached", Boolean, nullable=False, default=False),
+    Column("steps_fired", Integer, nullable=False, default=0),
+    Index("ix_sla_open", "source", "closed_at"),
+    Index("ix_sla_record", "source", "record_id"),
+)
+
 
 Migration = tuple[int, str, Callable[[Connection], None]]
 
@@ -167,6 +186,7 @@ def _create(*tables: Table) -> Callable[[Connection], None]:
 MIGRATIONS: list[Migration] = [
     (1, "initial: cursors, records, transitions, evaluations, violations, ledger",
      _create(cursors, records, transitions, evaluations, violations, ledger)),
+    (2, "sla timers", _create(sla_timers)),
 ]
 
 

@@ -16,7 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from connectors.base import Action, ActionKind, ActionResult, Record, TimeSource
 from store import schema
-from store.models import CycleWrite, KnownRecord, LedgerEntry, OpenViolation, Transition
+from store.models import CycleWrite, KnownRecord, LedgerEntry, OpenViolation, SlaTimer, Transition
 
 _CHUNK = 500  # ids per IN (...) list
 
@@ -120,6 +120,13 @@ class StateStore:
                      "gate_id": a.gate_id, "transition_key": t, "kind": a.kind.value,
                      "action_json": _dumps(_action_dict(a)), "state": "pending", "attempts": 0,
                      "created_at": now} for a, t in write.actions])
+            if write.timers:
+                statement = self._dialect_insert(schema.sla_timers)
+                connection.execute(statement.on_conflict_do_update(
+                    index_elements=[schema.sla_timers.c.key],
+                    set_={k: statement.excluded[k] for k in (
+                        "deadline", "met_at", "closed_at", "breached", "steps_fired")}),
+                    [_timer_row(t) for t in write.timers])
             if write.advance_cursor or write.baseline:
                 self._set_cursor(connection, write.source, write.cursor, now)
 
@@ -207,6 +214,36 @@ class StateStore:
                     found[(record_id, gate_id)] = OpenViolation(
                         source, record_id, gate_id, transition_key, opened_at,
                         [(k, kind, rid) for k, kind, rid in written])
+        return found
+
+    # -- SLA timers ----------------------------------------------------------------------------
+
+    def open_timers(self, source: str) -> list[SlaTimer]:
+        c = schema.sla_timers.c
+        with self.engine.connect() as connection:
+            rows = connection.execute(select(schema.sla_timers).where(
+                c.source == source, c.closed_at.is_(None)).order_by(c.started_at, c.key))
+            return [SlaTimer(**dict(r._mapping)) for r in rows]
+
+    def timers(self, source: str | None = None) -> list[SlaTimer]:
+        c = schema.sla_timers.c
+        query = select(schema.sla_timers).order_by(c.started_at, c.key)
+        if source:
+            query = query.where(c.source == source)
+        with self.engine.connect() as connection:
+            return [SlaTimer(**dict(r._mapping)) for r in connection.execute(query)]
+
+    def records_by_id(self, source: str, ids: Sequence[str]) -> dict[str, Record]:
+        """Stored snapshots as Records (for messages about records that did not change)."""
+        c = schema.records.c
+        found: dict[str, Record] = {}
+        with self.engine.connect() as connection:
+            for chunk in _chunks(ids):
+                for row in connection.execute(select(schema.records).where(
+                        c.source == source, c.record_id.in_(chunk))):
+                    found[row.record_id] = Record(
+                        source, row.record_id, row.url or "", row.name, row.status, row.owner,
+                        json.loads(row.fields_json), row.status_since or row.seen_at, row.fingerprint)
         return found
 
     # -- reading for reports, explain and preview --------------------------------------------
@@ -297,6 +334,13 @@ def _transition_row(t: Transition, now: datetime) -> dict[str, Any]:
     return {"key": t.key, "source": t.source, "record_id": t.record_id,
             "from_status": t.from_status, "to_status": t.to_status, "at": t.at,
             "time_source": t.time_source.value, "recorded_at": now, "backfilled": t.backfilled}
+
+
+def _timer_row(t: SlaTimer) -> dict[str, Any]:
+    return {"key": t.key, "source": t.source, "record_id": t.record_id, "sla_id": t.sla_id,
+            "transition_key": t.transition_key, "started_at": t.started_at, "deadline": t.deadline,
+            "met_at": t.met_at, "closed_at": t.closed_at, "breached": t.breached,
+            "steps_fired": t.steps_fired}
 
 
 def _action_dict(action: Action) -> dict[str, Any]:

@@ -31,9 +31,9 @@ def test_migrations_are_recorded_and_reopening_is_a_no_op(tmp_path):
     first = StateStore.open(tmp_path / "s.db")
     with first.engine.connect() as c:
         versions = c.execute(text("select version from schema_version")).scalars().all()
-    assert versions == [1]
+    assert versions == [1, 2]
     again = StateStore.open(tmp_path / "s.db")
-    assert again.migrate() == 1
+    assert again.migrate() == 2
     with again.engine.connect() as c:
         assert c.execute(text("pragma journal_mode")).scalar() == "wal"
 

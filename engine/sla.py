@@ -1,0 +1,103 @@
+"""SLA timers: started by a transition, met by a later one, escalated once per step when late.
+
+Timers are measured from the true transition time (history), and checked on every cycle, also
+when nothing changed, so a breach is noticed while the record sits still. Each escalation step
+becomes a ledger action keyed by (timer, step): written once, across restarts.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from datetime import datetime
+
+import structlog
+
+from connectors.base import Action, ActionKind, Record
+from rules import render
+from rules.calendar import add_time
+from rules.sla import EscalationStep, SlaRule
+from store.models import SlaTimer, Transition, stable_key
+
+log = structlog.get_logger()
+
+
+def start_and_meet(slas: Sequence[SlaRule], transitions: Sequence[Transition],
+                   open_timers: Sequence[SlaTimer], passed: set[tuple[str, str]]) -> list[SlaTimer]:
+    """Timers changed by this cycle's transitions, in time order (a hop can start and meet one)."""
+    by_record: dict[str, list[SlaTimer]] = {}
+    for timer in open_timers:
+        by_record.setdefault(timer.record_id, []).append(timer)
+    rules = {s.id: s for s in slas}
+    changed: dict[str, SlaTimer] = {}
+    for t in sorted(transitions, key=lambda t: t.at):
+        for timer in list(by_record.get(t.record_id, [])):
+            rule = rules.get(timer.sla_id)
+            if rule is None or t.at < timer.started_at:
+                continue
+            if t.to_status in rule.reach or (rule.or_leave and t.to_status != rule.starts):
+                closed = replace(timer, met_at=t.at, closed_at=t.at,
+                                 breached=timer.breached or t.at > timer.deadline)
+                changed[timer.key] = closed
+                by_record[t.record_id].remove(timer)
+            elif t.to_status != rule.starts and rule.cancel_on_leave:
+                changed[timer.key] = replace(timer, closed_at=t.at)
+                by_record[t.record_id].remove(timer)
+        for rule in slas:
+            if rule.source != t.source or rule.starts != t.to_status:
+                continue
+            if rule.after_gate and (t.key, rule.after_gate) not in passed:
+                continue
+            timer = SlaTimer(stable_key(rule.id, t.key), t.source, t.record_id, rule.id, t.key,
+                             t.at, add_time(t.at, rule.within, rule.calendar))
+            changed[timer.key] = timer
+            by_record.setdefault(t.record_id, []).append(timer)
+    return list(changed.values())
+
+
+def escalate(slas: Sequence[SlaRule], timers: Sequence[SlaTimer], records: Mapping[str, Record],
+             now: datetime) -> tuple[list[SlaTimer], list[tuple[Action, str]]]:
+    """Fire every escalation step that is due on an open timer, each exactly once."""
+    rules = {s.id: s for s in slas}
+    changed, actions = [], []
+    for timer in timers:
+        rule = rules.get(timer.sla_id)
+        if rule is None or timer.closed_at is not None:
+            continue
+        fired = timer.steps_fired
+        for index, step in enumerate(rule.steps[fired:], start=fired):
+            if add_time(timer.started_at, step.after, rule.calendar) > now:
+                break
+            record = records.get(timer.record_id)
+            if record is not None:
+                actions += [(a, timer.transition_key) for a in _step_actions(rule, step, index, timer, record)]
+            fired = index + 1
+            log.warning("sla.breach", sla=rule.id, source=timer.source, record=timer.record_id,
+                        step=index + 1, deadline=timer.deadline.isoformat())
+        breached = timer.breached or now > timer.deadline
+        if fired != timer.steps_fired or breached != timer.breached:
+            changed.append(replace(timer, steps_fired=fired, breached=breached))
+    return changed, actions
+
+
+def _step_actions(rule: SlaRule, step: EscalationStep, index: int, timer: SlaTimer,
+                  record: Record) -> list[Action]:
+    context = {**record.fields, "name": record.name, "status": record.status or "",
+               "url": record.url, "sla": rule.id, "deadline": timer.deadline.isoformat(),
+               "started": timer.started_at.isoformat(), "step": index + 1}
+
+    def action(kind: ActionKind, **fields: object) -> Action:
+        return Action(key=stable_key(timer.key, index, kind.value), kind=kind, source=timer.source,
+                      record_id=timer.record_id, gate_id=f"sla:{rule.id}", **fields)  # type: ignore[arg-type]
+
+    out = []
+    if step.comment:
+        out.append(action(ActionKind.COMMENT, text=render(step.comment, context)))
+    if step.task:
+        out.append(action(ActionKind.TASK, subject=render(step.task.subject, context),
+                          text=render(step.task.body, context), assignee=step.task.owner))
+    if step.reassign:
+        out.append(action(ActionKind.REASSIGN, assignee=step.reassign))
+    if step.notify:
+        out.append(action(ActionKind.NOTIFY, text=render(step.notify_text, context),
+                          payload={"webhook_env": step.notify}))
+    return out
