@@ -1,0 +1,30 @@
+"""Baton's rules: typed gates loaded from TOML rule files, evaluated when a record enters a status.
+
+    load_rule_set(paths) -> RuleSet             read → resolve → validate → build (rules.loader)
+    RuleSet.gates_entering(source, to, from)    the gates a transition fires
+    evaluate_gate(gate, record) -> GateResult   failures in plain words + the values seen
+    render(template, context) -> str            `{placeholder}` message templates
+
+Modules: errors (Problem, RuleFileError), model (runtime objects), schema (TOML shapes),
+loader, checks (the simple kinds), naming, utm, expressions (CEL), templates, values, evaluate.
+"""
+from __future__ import annotations
+
+from .checks import Check, Condition
+from .errors import Problem, RuleFileError
+from .evaluate import evaluate_gate, failure_context
+from .loader import TABLE_READERS, load_rule_set
+from .model import (
+    CheckFailure, Gate, GateResult, OnFail, OnPass, OwnerKind, OwnerRef, RawTable, RuleSet,
+    TaskSpec, Taxonomy,
+)
+from .naming import NamingTemplate
+from .templates import TemplateSyntaxError, parse_template, render
+from .utm import UtmTaxonomy
+
+__all__ = [
+    "Check", "CheckFailure", "Condition", "Gate", "GateResult", "NamingTemplate", "OnFail",
+    "OnPass", "OwnerKind", "OwnerRef", "Problem", "RawTable", "RuleFileError", "RuleSet",
+    "TABLE_READERS", "TaskSpec", "Taxonomy", "TemplateSyntaxError", "UtmTaxonomy",
+    "evaluate_gate", "failure_context", "load_rule_set", "parse_template", "render",
+]

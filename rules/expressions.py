@@ -1,0 +1,161 @@
+"""The expression check: CEL (Common Expression Language), compiled at load, sandboxed.
+
+```toml
+{ expr = "fields['Amount'] > 0 || record.status == 'Draft'", message = "Add the amount" }
+```
+
+Variables: `fields` (field name → value), `record` (id, name, status, owner, url, source) and
+`now` (the evaluation time, a CEL timestamp). Only plain data reaches CEL — strings, numbers,
+booleans, null, lists and maps; dates become ISO strings and anything else its text — never a
+Python object or callable, so an expression cannot reach Python. A missing field is absent from
+`fields` (test it with `has(fields.X)` or `'X' in fields`).
+
+An expression must return true (pass) or false (fail). A run-time error (a missing key, a type
+mismatch, a division by zero) or a non-boolean result is a failure with a message saying so,
+never an exception. `message` is required: it is what the team reads.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import date, datetime, timezone
+from typing import Any
+
+import cel
+
+from connectors.base import Record
+
+from .checks import Check, Problems
+
+VARIABLES = ("fields", "record", "now")
+_INT64 = 2**63
+# `fields['X']`, `fields["X"]` and `fields.X`: when every use of `fields` is one of these, only the
+# named fields are converted for CEL (the common case, and much cheaper on wide records).
+_FIELD_USE = re.compile(r"""\bfields\s*(?:\[\s*(?:'((?:[^'\\]|\\.)*)'|"((?:[^"\\]|\\.)*)")\s*\]|\.\s*([A-Za-z_]\w*))""")
+_ANY_FIELDS = re.compile(r"\bfields\b")
+# variables bound by macros (`list.exists(x, …)`, `cel.bind(x, …)`) are listed by the compiler too
+_BOUND = re.compile(r"(?:\.\s*(?:all|exists|exists_one|map|filter)|\bcel\s*\.\s*bind)\s*\(\s*([A-Za-z_]\w*)\s*,")
+
+
+class ExpressionError(ValueError):
+    """An expression that does not compile, or uses a variable that does not exist."""
+
+
+class Expression:
+    """A compiled CEL program and what it needs from a record."""
+
+    __slots__ = ("source", "program", "variables", "field_names")
+
+    def __init__(self, source: str) -> None:
+        try:
+            self.program = cel.compile(source)
+        except ValueError as error:
+            raise ExpressionError(_first_lines(str(error))) from None
+        except Exception as error:  # the compiler is native code: never let it take the load down
+            raise ExpressionError(f"{type(error).__name__}: {_first_lines(str(error))}") from None
+        self.source = source
+        self.variables = frozenset(self.program.variables())
+        unknown = sorted(self.variables - set(VARIABLES) - set(_BOUND.findall(source)))
+        if unknown:
+            raise ExpressionError(
+                f"unknown name {', '.join(map(repr, unknown))}; expressions can use "
+                f"{', '.join(VARIABLES)} (and CEL's own functions)"
+            )
+        self.field_names = _named_fields(source)
+
+    def evaluate(self, record: Record, now: datetime | None = None) -> Any:
+        """The raw result; raises whatever CEL raises."""
+        context: dict[str, Any] = {}
+        if "fields" in self.variables:
+            if self.field_names is None:
+                context["fields"] = {str(k): _plain(v) for k, v in record.fields.items()}
+            else:
+                values = record.fields
+                context["fields"] = {
+                    name: _plain(values[name]) for name in self.field_names if name in values
+                }
+        if "record" in self.variables:
+            context["record"] = {
+                "id": record.id, "name": record.name, "status": record.status,
+                "owner": record.owner, "url": record.url, "source": record.source,
+            }
+        if "now" in self.variables:
+            context["now"] = now or datetime.now(timezone.utc)
+        return self.program.execute(context)
+
+
+def _named_fields(source: str) -> tuple[str, ...] | None:
+    """The field names used literally, or None when `fields` is used as a whole."""
+    names = []
+    uses = 0
+    for match in _FIELD_USE.finditer(source):
+        quoted = match.group(1) if match.group(1) is not None else match.group(2)
+        if quoted is not None and "\\" in quoted:
+            return None
+        names.append(quoted if quoted is not None else match.group(3))
+        uses += 1
+    if uses != len(_ANY_FIELDS.findall(source)):
+        return None
+    return tuple(dict.fromkeys(names))
+
+
+def _plain(value: Any) -> Any:
+    """A value CEL can hold: plain data only; never a Python object or callable."""
+    if value is None or isinstance(value, str | bool | float):
+        return value
+    if isinstance(value, int):
+        return value if -_INT64 <= value < _INT64 else float(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_plain(item) for item in value]
+    if isinstance(value, Mapping):
+        return {str(key): _plain(item) for key, item in value.items()}
+    return str(value)
+
+
+def _first_lines(message: str, limit: int = 3) -> str:
+    lines = [line for line in message.strip().splitlines() if line.strip()]
+    return " ".join(line.strip() for line in lines[:limit])
+
+
+def explain_error(error: Exception) -> str:
+    """A short reason for a failed evaluation."""
+    if isinstance(error, KeyError):
+        return f"no value for {error.args[0]!r} on this record" if error.args else "a missing key"
+    message = _first_lines(str(error), limit=1)
+    return message.split(". ")[0] if message else type(error).__name__
+
+
+class ExpressionCheck(Check):
+    """`expr = "..."`: a CEL expression that must be true. `field` is optional (for reports)."""
+
+    __slots__ = ("expression",)
+    kind = "expr"
+
+    def __init__(self, *, expression: Expression, **common: Any) -> None:
+        super().__init__(**common)
+        self.expression = expression
+
+    def run(self, record: Record, seen: dict[str, Any]) -> Problems:
+        when = self.when
+        if when is not None and not when.holds(record, seen):
+            return None
+        expression = self.expression
+        if expression.field_names is not None:
+            for name in expression.field_names:
+                seen[name] = record.fields.get(name)
+        try:
+            result = expression.evaluate(record)
+        except Exception as error:  # an expression must never take the cycle down
+            return (f"Rule expression could not be evaluated: {explain_error(error)}",)
+        if result is True:
+            return None
+        if result is False:
+            return (self.custom_message(record, None),)
+        return (f"Rule expression returned {result!r}, expected true or false",)
+
+    def test(self, value: Any, record: Record, seen: dict[str, Any]) -> Problems:
+        raise NotImplementedError  # `run` is overridden

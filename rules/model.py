@@ -1,0 +1,188 @@
+"""The typed rule objects the runtime sees: built once at load, frozen, no pydantic inside.
+
+A `RuleSet` holds every `Gate`; a gate holds its compiled checks and what to do on failure
+(`OnFail`) and once fixed (`OnPass`). `evaluate_gate` turns a gate and a record into a
+`GateResult`.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .checks import Check
+    from .naming import NamingTemplate
+    from .utm import UtmTaxonomy
+
+DEFAULT_COMMENT = "This can't move to {enters} yet. Please fix:\n{failures}"
+DEFAULT_TASK_SUBJECT = "Handoff blocked: {name}"
+DEFAULT_TASK_BODY = "{name} can't move to {enters} yet. Please fix:\n{failures}\n\n{url}"
+DEFAULT_RESOLVED_NOTE = "Fixed: {name} now meets every check for {enters}."
+
+
+@dataclass(frozen=True, slots=True)
+class Taxonomy:
+    """A named vocabulary (channels, lead sources, UTM mediums), defined once."""
+
+    name: str
+    values: tuple[str, ...]
+    labels: Mapping[str, str] = field(default_factory=dict)  # value → how people call it
+    description: str = ""
+
+    def __contains__(self, value: object) -> bool:
+        return value in self.values
+
+
+class OwnerKind(StrEnum):
+    OWNER = "owner"  # the record's owner / assignee
+    USER = "user"  # a named user: id, email or name, resolved by the connector
+    QUEUE = "queue"  # a queue (Salesforce) or a designated remediation owner
+
+
+@dataclass(frozen=True, slots=True)
+class OwnerRef:
+    """Who a task goes to: `owner`, `user:<id|email|name>` or `queue:<name>`."""
+
+    kind: OwnerKind
+    value: str | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> OwnerRef:
+        """Raises ValueError with what was expected."""
+        raw = text.strip()
+        if raw == "owner":
+            return cls(OwnerKind.OWNER)
+        kind, _, value = raw.partition(":")
+        if kind in ("user", "queue") and value.strip():
+            return cls(OwnerKind(kind), value.strip())
+        raise ValueError(
+            "expected 'owner', 'user:<id, email or name>' or 'queue:<name>', found " + repr(text)
+        )
+
+    def __str__(self) -> str:
+        return self.kind.value if self.value is None else f"{self.kind.value}:{self.value}"
+
+
+@dataclass(frozen=True, slots=True)
+class TaskSpec:
+    """A task (Salesforce Task, Asana subtask) to open when a gate fails; texts are templates."""
+
+    subject: str = DEFAULT_TASK_SUBJECT
+    body: str = DEFAULT_TASK_BODY
+    owner: OwnerRef = OwnerRef(OwnerKind.OWNER)
+
+
+@dataclass(frozen=True, slots=True)
+class OnFail:
+    """What to write back when a gate fails. Templates: see `rules.templates`."""
+
+    comment: str | None = DEFAULT_COMMENT  # a comment / note template; None: no comment
+    task: TaskSpec | None = None
+    move_to: str | None = None  # bounce the record back to this status
+    set: Mapping[str, str] = field(default_factory=dict)  # field → value (a template)
+
+
+@dataclass(frozen=True, slots=True)
+class OnPass:
+    """What to do when a record that failed this gate passes it later."""
+
+    resolve: bool = True  # close what the earlier violation opened (its task), add `note`
+    note: str | None = DEFAULT_RESOLVED_NOTE
+
+
+@dataclass(frozen=True, slots=True)
+class Gate:
+    """The checks that run when a record of `source` enters `enters` (from one of `from_statuses`)."""
+
+    id: str
+    source: str
+    enters: str
+    checks: tuple[Check, ...]
+    from_statuses: frozenset[str] = frozenset()  # empty: from anywhere
+    on_fail: OnFail = OnFail()
+    on_pass: OnPass = OnPass()
+    description: str = ""
+    file: str = ""  # the rule file it came from, for messages and `baton explain`
+
+    def fires(self, to_status: str, from_status: str | None) -> bool:
+        if to_status != self.enters:
+            return False
+        return not self.from_statuses or from_status in self.from_statuses
+
+
+@dataclass(frozen=True, slots=True)
+class CheckFailure:
+    check_id: str
+    field: str | None
+    message: str  # plain words, for the team
+
+
+@dataclass(frozen=True, slots=True)
+class GateResult:
+    gate_id: str
+    passed: bool
+    failures: tuple[CheckFailure, ...]
+    values_seen: dict[str, Any]  # every field value the checks read, for `baton explain`
+
+    @property
+    def messages(self) -> list[str]:
+        return [failure.message for failure in self.failures]
+
+
+@dataclass(frozen=True, slots=True)
+class RawTable:
+    """A top-level table as read from a file, for parsers added later (e.g. `[[sla]]`)."""
+
+    file: str
+    name: str
+    value: Any
+
+
+@dataclass(frozen=True, slots=True)
+class RuleSet:
+    """Every gate and definition from a set of rule files; `version` is a short content hash."""
+
+    version: str
+    gates: tuple[Gate, ...]
+    taxonomies: Mapping[str, Taxonomy] = field(default_factory=dict)
+    naming_templates: Mapping[str, NamingTemplate] = field(default_factory=dict)
+    utm_taxonomies: Mapping[str, UtmTaxonomy] = field(default_factory=dict)
+    files: tuple[str, ...] = ()
+    raw: tuple[RawTable, ...] = ()
+    _by_entry: Mapping[tuple[str, str], tuple[Gate, ...]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
+
+    def __post_init__(self) -> None:
+        index: dict[tuple[str, str], list[Gate]] = {}
+        for gate in self.gates:
+            index.setdefault((gate.source, gate.enters), []).append(gate)
+        frozen = {key: tuple(gates) for key, gates in index.items()}
+        object.__setattr__(self, "_by_entry", MappingProxyType(frozen))
+
+    @classmethod
+    def empty(cls) -> RuleSet:
+        return cls(version="empty", gates=())
+
+    def gates_entering(
+        self, source: str, to_status: str, from_status: str | None = None
+    ) -> list[Gate]:
+        """The gates that fire when a record of `source` moves from `from_status` to `to_status`."""
+        candidates = self._by_entry.get((source, to_status), ())
+        return [gate for gate in candidates if gate.fires(to_status, from_status)]
+
+    def gate(self, gate_id: str) -> Gate:
+        for gate in self.gates:
+            if gate.id == gate_id:
+                return gate
+        raise KeyError(gate_id)
+
+    def sources(self) -> set[str]:
+        return {gate.source for gate in self.gates}
+
+    def raw_tables(self, name: str) -> list[RawTable]:
+        """Top-level tables named `name` as read, in file order (a hook for later table kinds)."""
+        return [table for table in self.raw if table.name == name]
