@@ -12,8 +12,9 @@ import json
 import signal
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import schedule
@@ -22,6 +23,7 @@ import structlog
 from connectors.base import Connector
 from connectors.errors import ConfigError
 from connectors.factory import build_connectors
+from connectors.webhook import WebhookNotifier
 from engine import logs
 from engine.config import Config, Secrets, load_config
 from engine.live_rules import LiveRules
@@ -40,8 +42,9 @@ class Runtime:
     rules: LiveRules
     connectors: dict[str, Connector]
 
-    def runner(self, dry_run: bool = False) -> Runner:
-        return Runner(self.connectors, self.store, self.rules, dry_run=dry_run)
+    def runner(self, dry_run: bool = False, clock: Callable[[], datetime] | None = None) -> Runner:
+        return Runner(self.connectors, self.store, self.rules, dry_run=dry_run,
+                      notifier=WebhookNotifier(self.secrets), **({"clock": clock} if clock else {}))
 
 
 def open_runtime(config: Config, secrets: Secrets | None = None,

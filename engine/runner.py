@@ -14,6 +14,7 @@ import structlog
 
 from connectors.base import Connector
 from connectors.errors import QuotaExhausted, SourceError
+from connectors.webhook import WebhookNotifier
 from engine.cycle import CycleReport, run_cycle
 from engine.live_rules import LiveRules
 from store import StateStore
@@ -39,6 +40,7 @@ class Runner:
     rules: LiveRules
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     dry_run: bool = False
+    notifier: WebhookNotifier | None = None
     max_backoff: timedelta = timedelta(minutes=15)
     health: dict[str, SourceHealth] = field(default_factory=dict)
 
@@ -53,7 +55,8 @@ class Runner:
         bound = log.bind(source=source_id)
         try:
             report = run_cycle(source_id, self.connectors[source_id], self.store,
-                               self.rules.current(), now, dry_run=self.dry_run)
+                               self.rules.current(), now, dry_run=self.dry_run,
+                               notifier=self.notifier)
         except QuotaExhausted as error:
             self.store.pause(source_id, error.resume_at, str(error))
             bound.warning("source.paused", until=error.resume_at.isoformat(), reason=str(error))

@@ -1,0 +1,133 @@
+"""The whole sandbox in one object: a local CA, the three emulators on 127.0.0.1, and the config
+and secrets that point Baton's real connectors at them. The demo, the integration tests and the
+benchmarks all start here.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+from engine.config import Config, Secrets
+from sandbox import asana_seed, salesforce_seed, sheets_seed
+from sandbox.asana import AsanaEmulator
+from sandbox.salesforce import SalesforceEmulator
+from sandbox.server import SandboxServer
+from sandbox.sheets import SheetsEmulator
+from sandbox.tls import LocalCA
+
+
+class SandboxClock:
+    """One clock for the emulators and Baton, so a scripted day runs in seconds.
+
+    Callable (the Salesforce emulator's convention) and with `now()` (Asana's and Sheets').
+    """
+
+    def __init__(self, start: datetime | None = None, *, frozen: bool = True) -> None:
+        self._now = (start or datetime.now(UTC)).replace(microsecond=0)
+        self.frozen = frozen
+        self._wall_start = datetime.now(UTC)
+        self._start = self._now
+
+    def now(self) -> datetime:
+        if self.frozen:
+            return self._now
+        return self._now + (datetime.now(UTC) - self._wall_start)
+
+    __call__ = now
+
+    def advance(self, seconds: float) -> datetime:
+        self._now += timedelta(seconds=seconds)
+        return self.now()
+
+    def set(self, moment: datetime) -> None:
+        self._now = moment
+
+    def monotonic(self) -> float:
+        return (self.now() - self._start).total_seconds()
+
+
+@dataclass
+class Sandbox:
+    workdir: Path
+    clock: SandboxClock = field(default_factory=SandboxClock)
+    seed: bool = True
+    tools: tuple[str, ...] = ("salesforce", "asana", "sheets")
+
+    def __post_init__(self) -> None:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.ca = LocalCA.create(self.workdir / "tls")
+        self.salesforce = SalesforceEmulator(clock=self.clock)
+        self.asana = AsanaEmulator(self.clock)  # type: ignore[arg-type]
+        self.sheets = SheetsEmulator()
+        self.sheets.clock = self.clock  # type: ignore[assignment]
+        self._servers: dict[str, SandboxServer] = {}
+        self.env: dict[str, str] = {}
+        self.overrides: dict[str, dict[str, Any]] = {}
+        if self.seed:
+            self.org = salesforce_seed.seed_demo_org(self.salesforce)
+            self.project_gid = asana_seed.seed_content_calendar(self.asana)
+            self.spreadsheet_id = sheets_seed.seed_utm_tracker(self.sheets)
+
+    def start(self) -> Sandbox:
+        emulators = {"salesforce": self.salesforce, "asana": self.asana, "sheets": self.sheets}
+        for tool in self.tools:
+            self._servers[tool] = SandboxServer(emulators[tool], self.ca).start()
+        settings = {
+            "salesforce": salesforce_seed.sandbox_settings,
+            "asana": asana_seed.sandbox_settings,
+        }
+        for tool, server in self._servers.items():
+            if tool == "sheets":
+                overrides, env = sheets_seed.sandbox_settings(server.base_url, self.ca.ca_pem,
+                                                              self.workdir / "keys")
+            else:
+                overrides, env = settings[tool](server.base_url, self.ca.ca_pem)
+            self.overrides[tool] = overrides
+            self.env.update(env)
+        return self
+
+    def stop(self) -> None:
+        for server in self._servers.values():
+            server.stop()
+        self._servers.clear()
+
+    def __enter__(self) -> Sandbox:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def calls(self) -> dict[str, int]:
+        """API calls served so far, per tool."""
+        return {tool: server.emulator.total_calls() for tool, server in self._servers.items()}
+
+    def reset_calls(self) -> None:
+        for server in self._servers.values():
+            server.emulator.reset_calls()
+
+    def configure(self, config: Config, state: Path | None = None) -> tuple[Config, Secrets]:
+        """The config pointed at the sandbox (state kept in the workdir), and sandbox secrets."""
+        update: dict[str, Any] = {tool: getattr(config, tool).model_copy(update=values)
+                                  for tool, values in self.overrides.items()}
+        baton = config.baton.model_copy(update={"state": str(state or self.workdir / "state.db"),
+                                                "secrets_file": ""})
+        sources = [s for s in config.source if s.tool in self._servers]
+        configured = config.model_copy(update={**update, "baton": baton, "source": sources})
+        return configured, Secrets(environ={**os.environ, **self.env})
+
+    def write_config(self, config: Config, path: Path, state: Path | None = None) -> Path:
+        """A config file for a separate `baton` process (the crash test); secrets go in a
+        secrets file beside it, never in the config."""
+        configured, _ = self.configure(config, state)
+        secrets_file = path.with_suffix(".secrets")
+        secrets_file.write_text("".join(f"{k}={v}\n" for k, v in self.env.items()))
+        data = configured.model_dump(mode="json", exclude={"path"}, exclude_none=True)
+        data["baton"]["secrets_file"] = str(secrets_file)
+        data["baton"]["rules"] = [str(f) for f in config.rule_files()]
+        path.write_text(tomli_w.dumps(data))
+        return path
