@@ -1,0 +1,259 @@
+"""The plain values the KPI engine reads and writes. No store access here.
+
+Inputs are built by the caller (the CLI reads the store, SLA timers produce `SlaOutcome`s);
+the helpers `evaluations_from_rows` and `records_from_rows` turn the store's dicts into values.
+All times are timezone-aware UTC; naive datetimes are rejected so that a local clock can never
+shift a week or a deadline.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from store.models import Transition
+
+
+def utc(value: datetime) -> datetime:
+    """The same instant in UTC; a naive datetime is a bug in the caller."""
+    if value.tzinfo is None:
+        raise ValueError(f"naive datetime {value.isoformat()}: KPI times must be timezone-aware")
+    return value.astimezone(UTC)
+
+
+def iso_week(value: datetime) -> str:
+    """The ISO week of an instant, in UTC: '2025-W01' (2024-12-30 is in 2025-W01)."""
+    year, week, _ = utc(value).isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    """A half-open interval [start, end) in UTC."""
+
+    start: datetime
+    end: datetime
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "start", utc(self.start))
+        object.__setattr__(self, "end", utc(self.end))
+        if self.end <= self.start:
+            raise ValueError("a period must end after it starts")
+
+    @classmethod
+    def month(cls, year: int, month: int) -> Period:
+        start = datetime(year, month, 1, tzinfo=UTC)
+        end = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=UTC)
+        return cls(start, end)
+
+    @classmethod
+    def last_month(cls, now: datetime) -> Period:
+        """The calendar month before the one `now` is in (the monthly audit's period)."""
+        first = utc(now).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+        previous = first - timedelta(days=1)
+        return cls.month(previous.year, previous.month)
+
+    @classmethod
+    def last_days(cls, now: datetime, days: int) -> Period:
+        end = utc(now)
+        return cls(end - timedelta(days=days), end)
+
+    def __contains__(self, value: object) -> bool:
+        return isinstance(value, datetime) and self.start <= utc(value) < self.end
+
+    def weeks(self) -> list[str]:
+        """Every ISO week the period touches, in order (first and last may be partial)."""
+        found: list[str] = []
+        day = self.start
+        while day < self.end:
+            label = iso_week(day)
+            if not found or found[-1] != label:
+                found.append(label)
+            day += timedelta(days=1)
+        last = iso_week(self.end - timedelta(microseconds=1))
+        if found[-1] != last:
+            found.append(last)
+        return found
+
+    def label(self) -> str:
+        end = self.end - timedelta(microseconds=1)
+        return f"{self.start.date().isoformat()} – {end.date().isoformat()}"
+
+
+@dataclass(frozen=True, slots=True)
+class CheckFailure:
+    check: str
+    field: str
+    message: str
+
+    def describe(self) -> str:
+        """What was missing, in the team's words when the rule had a message."""
+        return self.message or (f"{self.field}: {self.check}" if self.field else self.check)
+
+
+@dataclass(frozen=True, slots=True)
+class GateEvaluation:
+    """One gate entry: a record entered a gated status and the gate was evaluated."""
+
+    source: str
+    record_id: str
+    gate_id: str
+    passed: bool
+    at: datetime  # when the handoff happened: the judged transition's time, else evaluated_at
+    failures: tuple[CheckFailure, ...] = ()
+    transition_key: str = ""
+    rule_version: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "at", utc(self.at))
+
+
+@dataclass(frozen=True, slots=True)
+class SlaOutcome:
+    """One SLA timer: met (met_at set, not breached), breached, or still running (neither)."""
+
+    source: str
+    record_id: str
+    sla_id: str
+    started_at: datetime
+    deadline: datetime
+    met_at: datetime | None
+    breached: bool
+
+    @property
+    def state(self) -> str:
+        if self.breached:
+            return "breached"
+        return "met" if self.met_at is not None else "running"
+
+
+@dataclass(frozen=True, slots=True)
+class RecordSnapshot:
+    """What the reports need from a record's current state."""
+
+    source: str
+    record_id: str
+    name: str = ""
+    owner: str | None = None
+    due: datetime | None = None  # due at or before this instant (a date: the last instant of that UTC day)
+
+
+@dataclass(frozen=True, slots=True)
+class KpiInputs:
+    """Everything a report reads. Pass history from before the period too: a stage entered
+    last month and left this month, or a first gate attempt last month, needs it."""
+
+    transitions: Sequence[Transition] = ()
+    evaluations: Sequence[GateEvaluation] = ()
+    sla_outcomes: Sequence[SlaOutcome] = ()
+    workflows: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    records: Sequence[RecordSnapshot] = ()
+    as_of: datetime | None = None  # when the data was read; None: the period's end
+
+
+@dataclass(frozen=True, slots=True)
+class KpiValue:
+    """One number of the report: a KPI for one group in one bucket (the period or a week)."""
+
+    kpi: str
+    source: str  # "" when the group spans sources
+    group: str  # gate id, status, SLA id, or "all"
+    bucket: str  # "period" or an ISO week "2025-W01"
+    value: float | None  # None: no data (n/a), never a division by zero
+    count: int  # how many observations the value is made of
+
+
+@dataclass(frozen=True, slots=True)
+class KpiReport:
+    period: Period
+    as_of: datetime
+    weeks: tuple[str, ...]
+    values: tuple[KpiValue, ...]
+    notes: tuple[str, ...] = ()  # what was left out and why
+    workflows: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (source, ordered statuses)
+
+    def value(self, kpi: str, group: str = "all", source: str | None = None,
+              bucket: str = "period") -> KpiValue | None:
+        for item in self.values:
+            if (item.kpi == kpi and item.group == group and item.bucket == bucket
+                    and (source is None or item.source == source)):
+                return item
+        return None
+
+    def groups(self, kpi: str) -> list[tuple[str, str]]:
+        """(source, group) pairs that have a period value for a KPI, in report order."""
+        return [(v.source, v.group) for v in self.values if v.kpi == kpi and v.bucket == "period"]
+
+    def series(self, kpi: str, group: str = "all", source: str | None = None) -> list[KpiValue]:
+        """The weekly values of one KPI group, one per week of the period, in order."""
+        found = {v.bucket: v for v in self.values
+                 if v.kpi == kpi and v.group == group and v.bucket != "period"
+                 and (source is None or v.source == source)}
+        return [found[w] for w in self.weeks if w in found]
+
+
+# -- building inputs from the store's dicts ------------------------------------------------------
+
+def evaluations_from_rows(rows: Iterable[Mapping[str, Any]],
+                          transitions: Iterable[Transition] = ()) -> list[GateEvaluation]:
+    """`StateStore.evaluations()` dicts -> values; the handoff time is the judged transition's."""
+    at_by_key = {t.key: t.at for t in transitions}
+    found = []
+    for row in rows:
+        failures = tuple(
+            CheckFailure(str(f.get("check", "")), str(f.get("field", "") or ""),
+                         str(f.get("message", "") or ""))
+            for f in _json_list(row.get("failures_json")))
+        key = str(row.get("transition_key") or "")
+        found.append(GateEvaluation(
+            source=str(row["source"]), record_id=str(row["record_id"]), gate_id=str(row["gate_id"]),
+            passed=bool(row["passed"]), at=at_by_key.get(key) or _aware(row["evaluated_at"]),
+            failures=failures, transition_key=key, rule_version=str(row.get("rule_version") or "")))
+    return found
+
+
+def records_from_rows(source: str, rows: Iterable[Mapping[str, Any]],
+                      due_field: str = "") -> list[RecordSnapshot]:
+    """`StateStore.stored_records(source)` dicts -> snapshots; an unreadable due date is None."""
+    found = []
+    for row in rows:
+        fields = row.get("fields") or {}
+        due = parse_due(fields.get(due_field)) if due_field else None
+        found.append(RecordSnapshot(source, str(row["record_id"]), str(row.get("name") or ""),
+                                    row.get("owner"), due))
+    return found
+
+
+def parse_due(value: Any) -> datetime | None:
+    """A due date or time as an instant: a date means the end of that day in UTC."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return utc(value) if value.tzinfo else value.replace(tzinfo=UTC)
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day, 23, 59, 59, 999999, tzinfo=UTC)
+    text = str(value).strip()
+    try:
+        if len(text) == 10:
+            return parse_due(date.fromisoformat(text))
+        return parse_due(datetime.fromisoformat(text.replace("Z", "+00:00")))
+    except ValueError:
+        return None
+
+
+def _aware(value: Any) -> datetime:
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _json_list(value: Any) -> list[dict[str, Any]]:
+    if isinstance(value, list):
+        return [v for v in value if isinstance(v, dict)]
+    try:
+        loaded = json.loads(value or "[]")
+    except (TypeError, ValueError):
+        return []
+    return [v for v in loaded if isinstance(v, dict)] if isinstance(loaded, list) else []
