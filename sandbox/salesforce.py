@@ -69,13 +69,17 @@ def make_id(prefix: str, serial: int) -> str:
     for _ in range(6):
         n, rem = divmod(n, 62)
         digits = _BASE62[rem] + digits
-    id15 = f"{prefix}Dn0000{digits}"
+    return case_safe_id(f"{prefix}Dn0000{digits}")
+
+
+def case_safe_id(id15: str) -> str:
+    """The 18-character form: three characters telling which of the 15 are upper case."""
     suffix = ""
     for chunk in range(3):
         bits = sum(1 << i for i, char in enumerate(id15[chunk * 5 : chunk * 5 + 5])
                    if "A" <= char <= "Z")
         suffix += _CHECKSUM[bits]
-    return id15 + suffix
+    return id15[:15] + suffix
 
 
 # --------------------------------------------------------------------------------------------
