@@ -25,7 +25,7 @@ import itertools
 import json
 import re
 import secrets
-from collections import Counter, deque
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -184,7 +184,7 @@ class AsanaEmulator(Emulator):
         self.tasks: dict[str, Task] = {}
         self.stories: dict[str, tuple[str, dict[str, Any]]] = {}  # story gid -> (task gid, story)
         self._sync: dict[str, SyncToken] = {}
-        self._recent: deque[datetime] = deque()  # request times, for the per-minute limit
+        self._bucket: tuple[float, datetime] | None = None  # (tokens, when), per-minute limit
         self.workspace = {"gid": WORKSPACE_GID, "resource_type": "workspace", "name": "Acme Marketing"}
         self.default_actor: str | None = None  # who the Python-side "user" methods act as
         self.add_user("Baton Bot", "baton-bot@acme.example", gid=BOT_USER_GID, token=SANDBOX_TOKEN)
@@ -601,7 +601,7 @@ class AsanaEmulator(Emulator):
             with self.lock:
                 self.calls["unauthorized"] += 1
             return Response(401, error_body("Not Authorized"))
-        limited = self._rate_limited(1)
+        limited = self._rate_limited(_cost(request))
         if limited is not None:
             with self.lock:
                 self.calls["rate_limited"] += 1
@@ -615,20 +615,25 @@ class AsanaEmulator(Emulator):
         return Response(404, error_body(f"No matching route for request: {request.path}"))
 
     def _rate_limited(self, cost: int) -> Response | None:
-        """The emulated per-token per-minute limit (on the emulator clock); None when under it."""
+        """The emulated per-token limit: a bucket of `rate_limit_per_minute` refilled evenly on
+        the emulator clock (Asana does not publish its algorithm); None when under it."""
         if self.rate_limit_per_minute is None:
             return None
         with self.lock:
             now = self.clock.now()
-            while self._recent and now - self._recent[0] >= timedelta(minutes=1):
-                self._recent.popleft()
-            if len(self._recent) + cost > self.rate_limit_per_minute:
-                wait = 60 - (now - self._recent[0]).total_seconds() if self._recent else 60
+            capacity = float(self.rate_limit_per_minute)
+            if self._bucket is None:
+                self._bucket = (capacity, now)
+            tokens, stamp = self._bucket
+            tokens = min(capacity, tokens + (now - stamp).total_seconds() * capacity / 60)
+            if tokens < cost:
+                self._bucket = (tokens, now)
+                wait = (cost - tokens) * 60 / capacity
                 self.calls["rate_limited_total"] += 1
                 return Response(429, error_body(
                     "You have made too many requests recently. Please, be chill."),
                     {"Retry-After": str(max(1, int(wait + 0.999)))})
-            self._recent.extend([now] * cost)
+            self._bucket = (tokens - cost, now)
             return None
 
     def _me(self, request: Request) -> str:
@@ -878,10 +883,6 @@ class AsanaEmulator(Emulator):
             raise ApiError(400, "actions: Missing input")
         if len(actions) > MAX_BATCH_ACTIONS:
             raise ApiError(400, f"actions: At most {MAX_BATCH_ACTIONS} actions are allowed")
-        # each action counts against the limiter; the batch itself already took one unit
-        limited = self._rate_limited(len(actions) - 1) if len(actions) > 1 else None
-        if limited is not None:
-            return limited
         return Response(200, {"data": [self._run_action(a, request) for a in actions]})
 
     def _run_action(self, action: dict[str, Any], outer: Request) -> dict[str, Any]:
@@ -1076,6 +1077,17 @@ def _decode_offset(token: str) -> int:
         return int(json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["o"])
     except (IndexError, ValueError, KeyError, TypeError):
         raise ApiError(400, "offset: Your pagination token is invalid.") from None
+
+
+def _cost(request: Request) -> int:
+    """Rate-limit units of a request: each action of a batch counts (checked all at once)."""
+    if request.method != "POST" or not request.path.endswith("/batch"):
+        return 1
+    try:
+        actions = request.json()["data"]["actions"]
+        return max(1, len(actions)) if isinstance(actions, list) else 1
+    except (ValueError, KeyError, TypeError):
+        return 1
 
 
 def _escape(text: str) -> str:
