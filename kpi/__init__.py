@@ -20,6 +20,7 @@ from .model import (
     iso_week,
     parse_due,
     records_from_rows,
+    sla_outcomes_from_timers,
 )
 from .render import render_csv, render_html, render_json, render_table, rows_for_sheet
 from .settings import DeliverySettings, KpiSettings, LeadFunnelSettings
@@ -30,5 +31,5 @@ __all__ = [
     "LeadFunnelSettings", "Period", "RecordSnapshot", "SlaOutcome", "audit_sample",
     "compute_kpis", "definitions_markdown", "evaluations_from_rows", "handoff_map", "iso_week",
     "nearest_rank", "parse_due", "records_from_rows", "render_audit", "render_csv",
-    "render_html", "render_json", "render_table", "rows_for_sheet",
+    "render_html", "render_json", "render_table", "rows_for_sheet", "sla_outcomes_from_timers",
 ]

@@ -60,21 +60,26 @@ def audit_sample(evaluations: Sequence[GateEvaluation], transitions: Iterable[Tr
                 (f"→ {t.to_status}" if t else ""))
         following = next((m for m in moves.get(key, ()) if m > e.at), None)
         started = [o for o in timers.get(key, ())
-                   if utc(o.started_at) >= e.at and (following is None or utc(o.started_at) < following)]
+                   if (o.transition_key == e.transition_key if o.transition_key and e.transition_key
+                       else utc(o.started_at) >= e.at
+                       and (following is None or utc(o.started_at) < following))]
         snapshot = snapshots.get(key)
         rows.append(AuditRow(
             e.at, e.source, e.record_id, snapshot.name if snapshot else "", e.gate_id, move,
             e.passed, tuple(dict.fromkeys(f.describe() for f in e.failures)),
-            "; ".join(_describe(o) for o in sorted(started, key=lambda o: (o.started_at, o.sla_id)))
+            "; ".join(_describe(o, period.end) for o in sorted(started, key=lambda o: (o.started_at, o.sla_id)))
             or "none",
             (snapshot.owner or "unassigned") if snapshot else "unknown"))
     return rows
 
 
-def _describe(outcome: SlaOutcome) -> str:
-    if outcome.state == "running":
+def _describe(outcome: SlaOutcome, as_of: datetime) -> str:
+    state = outcome.state_as_of(as_of)
+    if state == "cancelled":
+        return f"{outcome.sla_id} cancelled (the record moved on)"
+    if state == "running":
         return f"{outcome.sla_id} running (due {utc(outcome.deadline):%Y-%m-%d %H:%M} UTC)"
-    if outcome.state == "breached":
+    if state == "breached":
         return f"{outcome.sla_id} BREACHED (due {utc(outcome.deadline):%Y-%m-%d %H:%M} UTC)"
     assert outcome.met_at is not None
     seconds = int((utc(outcome.met_at) - utc(outcome.started_at)).total_seconds())

@@ -298,16 +298,23 @@ def _observe_on_time(ctx: _Context) -> list[Observation]:
 
 
 def _observe_sla(ctx: _Context) -> list[Observation]:
-    found, running = [], 0
+    found: list[Observation] = []
+    running = cancelled = 0
     for o in ctx.inputs.sla_outcomes:
         started = utc(o.started_at)
-        if o.state == "running":
-            running += started in ctx.period
+        if started >= ctx.as_of:
             continue
-        found.append(Observation(o.source, o.sla_id, started, 0.0 if o.breached else 1.0,
+        state = o.state_as_of(ctx.as_of)
+        if state in ("running", "cancelled"):
+            running += state == "running" and started in ctx.period
+            cancelled += state == "cancelled" and started in ctx.period
+            continue
+        found.append(Observation(o.source, o.sla_id, started, 1.0 if state == "met" else 0.0,
                                  o.record_id))
     ctx.note("sla_compliance.running", running,
              "SLA compliance: timers started in the period still running, excluded: {n}")
+    ctx.note("sla_compliance.cancelled", cancelled,
+             "SLA compliance: timers cancelled because the record left the status, excluded: {n}")
     return found
 
 
@@ -441,8 +448,9 @@ KPIS: tuple[KpiDefinition, ...] = (
         _observe_on_time, _share, pooled=True, higher_is_better=True),
     KpiDefinition(
         "sla_compliance", "SLA compliance", "%", "sla",
-        "Met / (met + breached) over the SLA timers started in the bucket; timers still running "
-        "are left out.",
+        "Met / (met + breached) over the SLA timers started in the bucket; a timer met late or "
+        "still open past its deadline is breached, timers still running or cancelled are left "
+        "out.",
         _observe_sla, _share, pooled=True, higher_is_better=True),
     KpiDefinition(
         "speed_to_lead_median", "Speed-to-lead (median)", "min", "lead funnel",

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from store.models import Transition
+from store.models import SlaTimer, Transition
 
 
 def utc(value: datetime) -> datetime:
@@ -112,7 +112,8 @@ class GateEvaluation:
 
 @dataclass(frozen=True, slots=True)
 class SlaOutcome:
-    """One SLA timer: met (met_at set, not breached), breached, or still running (neither)."""
+    """One SLA timer: met, breached, cancelled (the record left and the rule cancels on leave)
+    or still running."""
 
     source: str
     record_id: str
@@ -121,12 +122,28 @@ class SlaOutcome:
     deadline: datetime
     met_at: datetime | None
     breached: bool
+    cancelled: bool = False
+    transition_key: str = ""  # the transition that started the timer, when known
+
+    def state_as_of(self, as_of: datetime) -> str:
+        """'met', 'breached', 'cancelled' or 'running'. Met after the deadline, or still open
+        once the deadline has passed, is a breach even if the producer had not flagged it yet."""
+        if self.breached or (self.met_at is not None and utc(self.met_at) > utc(self.deadline)):
+            return "breached"
+        if self.met_at is not None:
+            return "met"
+        if self.cancelled:
+            return "cancelled"
+        return "breached" if utc(self.deadline) < utc(as_of) else "running"
 
     @property
     def state(self) -> str:
-        if self.breached:
+        """The state as the producer recorded it (no clock)."""
+        if self.breached or (self.met_at is not None and utc(self.met_at) > utc(self.deadline)):
             return "breached"
-        return "met" if self.met_at is not None else "running"
+        if self.met_at is not None:
+            return "met"
+        return "cancelled" if self.cancelled else "running"
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,6 +229,15 @@ def evaluations_from_rows(rows: Iterable[Mapping[str, Any]],
             passed=bool(row["passed"]), at=at_by_key.get(key) or _aware(row["evaluated_at"]),
             failures=failures, transition_key=key, rule_version=str(row.get("rule_version") or "")))
     return found
+
+
+def sla_outcomes_from_timers(timers: Iterable[SlaTimer]) -> list[SlaOutcome]:
+    """`StateStore.timers()` -> outcomes; a timer closed without being met was cancelled."""
+    return [SlaOutcome(t.source, t.record_id, t.sla_id, _aware(t.started_at), _aware(t.deadline),
+                       _aware(t.met_at) if t.met_at else None, bool(t.breached),
+                       cancelled=t.closed_at is not None and t.met_at is None and not t.breached,
+                       transition_key=t.transition_key)
+            for t in timers]
 
 
 def records_from_rows(source: str, rows: Iterable[Mapping[str, Any]],
