@@ -54,6 +54,7 @@ class _Loading:
     gates: list[tuple[str, str, GateSpec]] = field(default_factory=list)  # file, label, spec
     raw: list[RawTable] = field(default_factory=list)
     broken: set[tuple[str, str]] = field(default_factory=set)  # (kind, name) defined but invalid
+    kept: dict[str, list[tuple[str, Any]]] = field(default_factory=dict)  # kind → (file, table)
 
     def problem(self, file: str, where: str, message: str) -> None:
         self.problems.append(Problem(file, where, message))
@@ -103,11 +104,25 @@ def _read_gates(loading: _Loading, file: str, value: Any) -> None:
             loading.gates.append((file, label, spec))
 
 
+def _keep_raw(kind: str, shape: type) -> TableReader:
+    """For tables parsed by another module after reading (calendars, SLAs): keep them as read."""
+    def read(loading: _Loading, file: str, value: Any) -> None:
+        if not isinstance(value, shape):
+            expected = f"[[{kind}]] tables" if shape is list else f"tables like [{kind}.<name>]"
+            loading.problem(file, kind, f"expected {expected}, found {found(value)}")
+            return
+        loading.kept.setdefault(kind, []).append((file, value))
+
+    return read
+
+
 TABLE_READERS: dict[str, TableReader] = {
     "taxonomy": _definitions_reader("taxonomy", TaxonomySpec),
     "naming": _definitions_reader("naming", NamingSpec),
     "utm": _definitions_reader("utm", UtmSpec),
     "gate": _read_gates,
+    "calendar": _keep_raw("calendar", dict),  # parsed by rules.sla
+    "sla": _keep_raw("sla", list),  # parsed by rules.sla
 }
 
 
@@ -132,12 +147,13 @@ def load_rule_set(paths: Sequence[Path], *, accept: Collection[str] = ()) -> Rul
     naming = _build_naming(loading, taxonomies)
     utm = _build_utm(loading, taxonomies)
     gates = _build_gates(loading, taxonomies, naming, utm)
+    calendars, slas = _build_slas(loading, {gate.id for gate in gates})
     if loading.problems:
         raise RuleFileError(loading.problems)
     return RuleSet(
         version=_version(contents), gates=tuple(gates), taxonomies=taxonomies,
-        naming_templates=naming, utm_taxonomies=utm, files=tuple(file for file, _ in contents),
-        raw=tuple(loading.raw),
+        naming_templates=naming, utm_taxonomies=utm, calendars=calendars, slas=tuple(slas),
+        files=tuple(file for file, _ in contents), raw=tuple(loading.raw),
     )
 
 
@@ -254,6 +270,42 @@ def _build_utm(loading: _Loading, taxonomies: dict[str, Taxonomy]) -> dict[str, 
         else:
             loading.broken.add(("utm", name))
     return built
+
+
+def _build_slas(loading: _Loading, gate_ids: set[str]) -> tuple[dict[str, Any], list[Any]]:
+    """Calendars and SLA timers, parsed by rules.sla once every file is read."""
+    from .sla import SlaProblems, parse_calendar, parse_sla
+
+    calendars: dict[str, Any] = {}
+    for file, tables in loading.kept.get("calendar", []):
+        for name, table in tables.items():
+            problems = SlaProblems()
+            if name in calendars:
+                problems.append((key_path("", ("calendar", name)), f"calendar {name!r} is "
+                                 "defined twice"))
+            calendar = parse_calendar(name, table, problems)
+            loading.problems.extend(Problem(file, where, message) for where, message in problems)
+            if calendar is not None and not problems:
+                calendars[name] = calendar
+    slas: list[Any] = []
+    seen: dict[str, str] = {}
+    for file, tables in loading.kept.get("sla", []):
+        for index, table in enumerate(tables):
+            problems = SlaProblems()
+            rule = parse_sla(index, table, calendars, problems)
+            if rule is not None:
+                where = f"sla[{rule.id}]"
+                if rule.id in seen:
+                    problems.append((f"{where}.id", f"expected a unique SLA id, found {rule.id!r} "
+                                     f"already used in {seen[rule.id]}"))
+                if rule.after_gate is not None and rule.after_gate not in gate_ids:
+                    problems.append((f"{where}.after_gate", _unknown("gate", rule.after_gate,
+                                                                     gate_ids)))
+            loading.problems.extend(Problem(file, where, message) for where, message in problems)
+            if rule is not None and not problems:
+                seen[rule.id] = file
+                slas.append(rule)
+    return calendars, slas
 
 
 # ---------------------------------------------------------------- build gates

@@ -14,7 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .checks import Check
+    from .calendar import BusinessCalendar
     from .naming import NamingTemplate
+    from .sla import SlaRule
     from .utm import UtmTaxonomy
 
 DEFAULT_COMMENT = "This can't move to {enters} yet. Please fix:\n{failures}"
@@ -150,6 +152,8 @@ class RuleSet:
     taxonomies: Mapping[str, Taxonomy] = field(default_factory=dict)
     naming_templates: Mapping[str, NamingTemplate] = field(default_factory=dict)
     utm_taxonomies: Mapping[str, UtmTaxonomy] = field(default_factory=dict)
+    calendars: Mapping[str, BusinessCalendar] = field(default_factory=dict)
+    slas: tuple[SlaRule, ...] = ()  # SLA timers (rules.sla)
     files: tuple[str, ...] = ()
     raw: tuple[RawTable, ...] = ()
     _by_entry: Mapping[tuple[str, str], tuple[Gate, ...]] = field(
