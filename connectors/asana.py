@@ -225,6 +225,10 @@ class AsanaWorkspace:
         return self._pages("GET /tasks", lambda o, t: self._tasks.get_tasks(
             o, full_payload=True, _request_timeout=t), opts)
 
+    def get_task(self, gid: str, opt_fields: str) -> dict[str, Any]:
+        return self.call("GET /tasks/{gid}", lambda t: self._tasks.get_task(
+            gid, {"opt_fields": opt_fields}, full_payload=True, _request_timeout=t))["data"]
+
     def events(self, project: str, sync: str | None) -> dict[str, Any]:
         """One events call; raises _SyncExpired(fresh token) on 412."""
         opts = {"sync": sync} if sync else {}
@@ -700,10 +704,8 @@ class AsanaConnector:
         """None/"owner" -> the task's assignee; "user:<gid|email>" -> that user (Asana takes both)."""
         if reference is None or reference == "owner":
             if task not in self._assignees:
-                data = self.workspace.call("GET /tasks/{gid}", lambda t: self.workspace._tasks
-                                           .get_task(task, {"opt_fields": "assignee"},
-                                                     full_payload=True, _request_timeout=t))
-                self._assignees[task] = ((data.get("data") or {}).get("assignee") or {}).get("gid")
+                data = self.workspace.get_task(task, "assignee")
+                self._assignees[task] = (data.get("assignee") or {}).get("gid")
             return self._assignees[task]
         return reference.removeprefix("user:")
 

@@ -642,10 +642,15 @@ class AsanaEmulator(Emulator):
     def _ok(self, data: Any, request: Request, status: int = 200) -> Response:
         return Response(status, {"data": project_fields(data, _opt_fields(request))})
 
-    def _page(self, items: list[dict[str, Any]], request: Request,
-              default_fields: tuple[str, ...]) -> Response:
-        """Offset paging as the API does it; `next_page` only when `limit` was sent."""
+    def _page(self, items: list[Any], request: Request, default_fields: tuple[str, ...],
+              render: Any = None) -> Response:
+        """Offset paging as the API does it; `next_page` only when `limit` was sent.
+
+        `render` turns an item into its full JSON form; only the items of the page are rendered.
+        """
         fields = _opt_fields(request) or set(default_fields)
+        if render is not None:
+            items = _Rendered(items, render)
         raw_limit = request.arg("limit")
         start = 0
         if request.arg("offset"):
@@ -758,8 +763,8 @@ class AsanaEmulator(Emulator):
             if completed_at and task.completed and task.completed_at and \
                     task.completed_at < completed_at:
                 continue
-            items.append(self._render_task(task))
-        return self._page(items, request, ("name", "resource_subtype"))
+            items.append(task)
+        return self._page(items, request, ("name", "resource_subtype"), self._render_task)
 
     @route("GET", API + r"/tasks/(?P<gid>\d+)", name="get_task")
     def get_task(self, request: Request) -> Response:
@@ -1013,6 +1018,19 @@ class AsanaEmulator(Emulator):
         if cf.type == "people":
             return [self._user_ref(v) for v in (value if isinstance(value, list) else [value])]
         return value
+
+
+class _Rendered:
+    """A list whose items are rendered when read, so a page of 100 renders 100, not all."""
+
+    def __init__(self, items: list[Any], render: Any) -> None:
+        self._items, self._render = items, render
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __getitem__(self, index: slice) -> list[Any]:
+        return [self._render(item) for item in self._items[index]]
 
 
 # --- opt_fields projection -----------------------------------------------------------------------

@@ -242,3 +242,13 @@ def test_without_the_budget_the_same_work_meets_429s_and_still_finishes(sandbox:
     results = connector.write_back([comment(f"k{i}", task, f"n{i}") for i in range(30)])
     assert all(r.ok for r in results), [(r.error, waits) for r in results if not r.ok]
     assert emulator.calls["rate_limited_total"] > 0 and waits
+
+
+def test_subtask_owner_is_looked_up_when_the_task_was_never_read(sandbox: Sandbox) -> None:
+    connector = sandbox.connector()  # fresh process: no fetch yet
+    task = sandbox.task_in("In Design")
+    [result] = connector.write_back([subtask("t9", task)])
+    assert result.ok
+    assert connector.api_calls() == {"GET /tasks/{gid}": 1, "POST /batch": 1}
+    [sub] = sandbox.emulator.subtasks(task)
+    assert sub["assignee"]["gid"] == sandbox.emulator.tasks[task].assignee
