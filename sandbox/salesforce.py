@@ -454,6 +454,8 @@ class SalesforceEmulator(Emulator, Catalog):
                                 if not isinstance(value, str) or len(value) not in (15, 18)
                                 else "invalid cross reference id", [name])
             row = self.get_row("", value)
+            if row is not None and row.get("IsDeleted"):
+                raise SaveError("ENTITY_IS_DELETED", "entity is deleted", [name])
             return row["Id"] if row else value
         if not isinstance(value, str):
             value = json.dumps(value) if isinstance(value, dict | list) else str(value)
