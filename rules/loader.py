@@ -149,7 +149,8 @@ def load_rule_set(paths: Sequence[Path], *, accept: Collection[str] = ()) -> Rul
     gates = _build_gates(loading, taxonomies, naming, utm)
     calendars, slas = _build_slas(loading, {gate.id for gate in gates})
     if loading.problems:
-        raise RuleFileError(loading.problems)
+        order = {str(path): index for index, path in enumerate(paths)}
+        raise RuleFileError(sorted(loading.problems, key=lambda p: order.get(p.file, len(order))))
     return RuleSet(
         version=_version(contents), gates=tuple(gates), taxonomies=taxonomies,
         naming_templates=naming, utm_taxonomies=utm, calendars=calendars, slas=tuple(slas),

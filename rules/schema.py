@@ -209,7 +209,8 @@ CHECK_KINDS: dict[str, tuple[tuple[str, ...], type[CheckSpec]]] = {
     "expr": (("expr",), ExprSpec),
     "required": (("required",), RequiredSpec),  # last: it may accompany the others
 }
-KIND_KEYS = [key for keys, _ in CHECK_KINDS.values() for key in keys]
+KIND_KEYS = ["required", *(key for keys, _ in CHECK_KINDS.values() for key in keys
+                           if key != "required")]
 
 
 # ---------------------------------------------------------------- gates
