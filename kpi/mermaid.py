@@ -55,10 +55,13 @@ def handoff_map(workflows: Mapping[str, Sequence[str]],
                                                      statuses.index(gate.enters)]
         label = "<b>" + _text(gate.gate_id) + "</b>" + "".join(
             "<br/>• " + _text(check) for check in gate.checks)
-        for origin in froms:
-            start = node.get((gate.source, origin))
-            if start is not None:
-                labels.setdefault((start, target), []).append(label)
+        starts = [node[(gate.source, o)] for o in froms if (gate.source, o) in node]
+        if not starts:  # the first status, or origins outside the workflow: an entry node
+            starts = [f"{target}_in"]
+            if f'  {target}_in(("entry"))' not in lines:
+                lines.append(f'  {target}_in(("entry"))')
+        for start in starts:
+            labels.setdefault((start, target), []).append(label)
         if gate.move_to and (gate.source, gate.move_to) in node:
             bounces.append((target, node[(gate.source, gate.move_to)], _text(gate.gate_id)))
 
