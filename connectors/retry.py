@@ -36,7 +36,7 @@ class RetryPolicy:
     sleep: Callable[[float], None] = time.sleep  # tests pass a no-op
 
     def call(self, fn: Callable[[], T], *, tool: str, what: str) -> T:
-        backoff = wait_exponential_jitter(initial=self.initial_wait, max=self.max_wait)
+        backoff = wait_exponential_jitter(multiplier=self.initial_wait, max=self.max_wait)
 
         def wait(state: RetryCallState) -> float:
             error = state.outcome.exception() if state.outcome else None
