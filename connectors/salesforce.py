@@ -359,7 +359,8 @@ class SalesforceOrg:
         if isinstance(error, SalesforceGeneralError):
             if error.status == 429:
                 response = self._session.last_response
-                after = parse_retry_after(response.headers.get("Retry-After")) if response else None
+                after = (parse_retry_after(response.headers.get("Retry-After"))
+                         if response is not None else None)  # a 429 Response is falsy
                 return RateLimited(text, after)
             if error.status >= 500:
                 return TransientError(text)
