@@ -6,6 +6,7 @@ JSON, CSV, HTML or rows for a Sheet tab. `definitions_markdown()` is the README'
 """
 from .audit import AuditRow, audit_sample, render_audit
 from .compute import KPI_BY_NAME, KPIS, KpiDefinition, compute_kpis, definitions_markdown, nearest_rank
+from .load import load_inputs
 from .mermaid import GateEdge, handoff_map
 from .model import (
     CheckFailure,
@@ -31,5 +32,5 @@ __all__ = [
     "LeadFunnelSettings", "Period", "RecordSnapshot", "SlaOutcome", "audit_sample",
     "compute_kpis", "definitions_markdown", "evaluations_from_rows", "handoff_map", "iso_week",
     "nearest_rank", "parse_due", "records_from_rows", "render_audit", "render_csv",
-    "render_html", "render_json", "render_table", "rows_for_sheet", "sla_outcomes_from_timers",
+    "load_inputs", "render_html", "render_json", "render_table", "rows_for_sheet", "sla_outcomes_from_timers",
 ]

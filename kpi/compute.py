@@ -160,7 +160,7 @@ def _build_context(inputs: KpiInputs, period: Period, settings: KpiSettings) -> 
         if utc(t.at) < as_of:
             by_record[(t.source, t.record_id)].append(t)
     for log in by_record.values():
-        log.sort(key=lambda t: (utc(t.at), t.key))
+        log.sort(key=lambda t: utc(t.at))  # stable: ties keep the store's (at, key) order
     records = {(r.source, r.record_id): r for r in inputs.records}
     return _Context(inputs, period, settings, as_of, dict(by_record), records)
 
@@ -506,21 +506,32 @@ def compute_kpis(inputs: KpiInputs, period: Period, settings: KpiSettings | None
                      tuple(ctx.notes[k] for k in sorted(ctx.notes)), workflows)
 
 
+def _bucketed(ctx: _Context, observe: Callable[[_Context], list[Observation]]
+              ) -> list[tuple[str, Observation]]:
+    """The period's observations of one observe function with their ISO weeks (computed once
+    for the KPIs that share the function)."""
+    key = ("bucketed", observe)
+    if key not in ctx._memo:
+        start, end = ctx.period.start, ctx.period.end
+        ctx._memo[key] = [(iso_week(o.at), o) for o in ctx.memo(observe) if start <= o.at < end]
+    return ctx._memo[key]  # type: ignore[no-any-return]
+
+
 def _values_of(definition: KpiDefinition, ctx: _Context, weeks: list[str]) -> list[KpiValue]:
-    in_period = [o for o in ctx.memo(definition.observe) if o.at in ctx.period]
-    groups: dict[tuple[str, str], list[Observation]] = defaultdict(list)
+    in_period = _bucketed(ctx, definition.observe)
+    groups: dict[tuple[str, str], list[tuple[str, Observation]]] = defaultdict(list)
     if definition.pooled:
         groups[("", ALL)] = list(in_period)
     if definition.scope == "lead funnel":
         groups[(ctx.settings.lead.source, ALL)]  # always shown, n/a when empty
-    for o in sorted(in_period, key=lambda o: (o.source, o.group)):
-        groups[(o.source, o.group)].append(o)
+    for item in sorted(in_period, key=lambda item: (item[1].source, item[1].group)):
+        groups[(item[1].source, item[1].group)].append(item)
     found = []
-    for (source, group), observations in groups.items():
-        found.append(_value(definition, source, group, PERIOD, observations))
+    for (source, group), items in groups.items():
+        found.append(_value(definition, source, group, PERIOD, [o for _, o in items]))
         by_week: dict[str, list[Observation]] = defaultdict(list)
-        for o in observations:
-            by_week[iso_week(o.at)].append(o)
+        for week, o in items:
+            by_week[week].append(o)
         found.extend(_value(definition, source, group, week, by_week.get(week, []))
                      for week in weeks)
     return found
@@ -534,12 +545,27 @@ def _value(definition: KpiDefinition, source: str, group: str, bucket: str,
                     _sample_size(definition, observations))
 
 
+RULES = (
+    "Buckets: an observation counts in the period if its time is in [start, end) and in the "
+    "ISO week (Monday to Sunday, UTC) it falls in; weeks are clipped to the period, and "
+    "daylight-saving changes move nothing.",
+    "Percentiles are nearest-rank: the p-th percentile of n sorted values is the value at rank "
+    "ceil(p/100 × n); the median is the 50th (the lower middle value when n is even).",
+    "No data is n/a, never 0 and never a division by zero; counts of nothing are 0.",
+    "Missing history: a record's first sighting dated by its modification time or by the poll "
+    "(from-status unknown) starts no duration and no funnel entry; it still sets the record's "
+    "position for rework. What was left out is listed in the report's notes.",
+)
+
+
 def definitions_markdown(definitions: Iterable[KpiDefinition] = KPIS) -> str:
-    """The README's KPI table: deterministic, one row per KPI, in registry order."""
+    """The README's KPI section: a table in registry order and the shared rules. Deterministic."""
     lines = ["| KPI | Unit | Per | Definition |", "|---|---|---|---|"]
     for d in definitions:
         text = d.definition.replace("|", "\\|")
         lines.append(f"| {d.title} (`{d.name}`) | {d.unit} | {d.scope} | {text} |")
+    lines.append("")
+    lines.extend(f"- {rule}" for rule in RULES)
     return "\n".join(lines) + "\n"
 
 

@@ -11,6 +11,7 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from store.models import SlaTimer, Transition
@@ -18,6 +19,8 @@ from store.models import SlaTimer, Transition
 
 def utc(value: datetime) -> datetime:
     """The same instant in UTC; a naive datetime is a bug in the caller."""
+    if value.tzinfo is UTC:
+        return value
     if value.tzinfo is None:
         raise ValueError(f"naive datetime {value.isoformat()}: KPI times must be timezone-aware")
     return value.astimezone(UTC)
@@ -25,7 +28,12 @@ def utc(value: datetime) -> datetime:
 
 def iso_week(value: datetime) -> str:
     """The ISO week of an instant, in UTC: '2025-W01' (2024-12-30 is in 2025-W01)."""
-    year, week, _ = utc(value).isocalendar()
+    return _week_of(utc(value).date())
+
+
+@lru_cache(maxsize=8192)
+def _week_of(day: date) -> str:
+    year, week, _ = day.isocalendar()
     return f"{year}-W{week:02d}"
 
 
@@ -190,12 +198,19 @@ class KpiReport:
     values: tuple[KpiValue, ...]
     notes: tuple[str, ...] = ()  # what was left out and why
     workflows: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (source, ordered statuses)
+    _index: dict[tuple[str, str, str], list[KpiValue]] = field(
+        default_factory=dict, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        for item in self.values:
+            self._index.setdefault((item.kpi, item.group, item.bucket), []).append(item)
 
     def value(self, kpi: str, group: str = "all", source: str | None = None,
               bucket: str = "period") -> KpiValue | None:
-        for item in self.values:
-            if (item.kpi == kpi and item.group == group and item.bucket == bucket
-                    and (source is None or item.source == source)):
+        """One value; with `source` None the first group of that name (for "all": the pooled
+        group across sources, where the KPI has one)."""
+        for item in self._index.get((kpi, group, bucket), ()):
+            if source is None or item.source == source:
                 return item
         return None
 
@@ -205,10 +220,8 @@ class KpiReport:
 
     def series(self, kpi: str, group: str = "all", source: str | None = None) -> list[KpiValue]:
         """The weekly values of one KPI group, one per week of the period, in order."""
-        found = {v.bucket: v for v in self.values
-                 if v.kpi == kpi and v.group == group and v.bucket != "period"
-                 and (source is None or v.source == source)}
-        return [found[w] for w in self.weeks if w in found]
+        found = [self.value(kpi, group, source, week) for week in self.weeks]
+        return [v for v in found if v is not None]
 
 
 # -- building inputs from the store's dicts ------------------------------------------------------
