@@ -672,6 +672,9 @@ class SalesforceConnector:
             owner=None if owner is None else str(owner),
             fields=fields,
             modified_at=parse_sf_datetime(stamp),
+            # A record version: the lookback window re-reads unchanged records, and the engine
+            # skips those whose SystemModstamp it has already processed.
+            fingerprint=str(stamp),
         )
 
     def _instance_url(self) -> str:
