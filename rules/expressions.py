@@ -28,6 +28,15 @@ from connectors.base import Record
 from .checks import Check, Problems
 
 VARIABLES = ("fields", "record", "now")
+# The functions the Rust CEL core provides (operators like `_==_` aside). Anything else would
+# only fail at run time ("Undefined variable or function"), so it is refused at load instead.
+FUNCTIONS = frozenset({
+    "size", "contains", "startsWith", "endsWith", "matches", "int", "uint", "double", "string",
+    "bytes", "timestamp", "duration", "dyn", "type", "getFullYear", "getMonth", "getDate",
+    "getDayOfMonth", "getDayOfWeek", "getDayOfYear", "getHours", "getMinutes", "getSeconds",
+    "getMilliseconds",
+})
+_OPERATOR = re.compile(r"[A-Za-z_]\w*")  # a name like this is a function; `_==_`, `@in` are not
 _INT64 = 2**63
 # `fields['X']`, `fields["X"]` and `fields.X`: when every use of `fields` is one of these, only the
 # named fields are converted for CEL (the common case, and much cheaper on wide records).
@@ -60,6 +69,13 @@ class Expression:
             raise ExpressionError(
                 f"unknown name {', '.join(map(repr, unknown))}; expressions can use "
                 f"{', '.join(VARIABLES)} (and CEL's own functions)"
+            )
+        unknown = sorted(name for name in self.program.functions()
+                         if _OPERATOR.fullmatch(name) and name not in FUNCTIONS)
+        if unknown:
+            raise ExpressionError(
+                f"unknown function {', '.join(map(repr, unknown))}; expressions can use "
+                f"{', '.join(sorted(FUNCTIONS, key=str.lower))}"
             )
         self.field_names = _named_fields(source)
 
