@@ -604,6 +604,11 @@ class AsanaConnector:
         results: dict[str, ActionResult] = {}
         planned: list[tuple[Action, dict[str, Any]]] = []
         for action in actions:
+            if action.kind is ActionKind.RESOLVE and action.payload.get("resolves_kind") == "comment":
+                # The earlier comment stays as the record of what was wrong; a fixed task gets
+                # no new comment (teams hate noise).
+                results[action.key] = ActionResult(action.key, True, remote_id=action.resolves)
+                continue
             try:
                 planned.append((action, self._plan(action)))
             except SourceError as error:
