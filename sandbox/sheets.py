@@ -794,6 +794,8 @@ class SheetsEmulator(Emulator):
             raise GoogleApiError(400, "the sandbox only emulates majorDimension=ROWS writes")
         r0 = grid.start_row or 0
         c0 = grid.start_col or 0
+        if ":" not in a1.rsplit("!", 1)[-1]:
+            return grid  # a single cell is an anchor: the data grows from it
         for dr, row in enumerate(values):
             if grid.end_row is not None and r0 + dr >= grid.end_row or (
                 grid.end_col is not None and c0 + len(row) > grid.end_col

@@ -9,7 +9,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-import structlog
 from structlog.testing import capture_logs
 
 from connectors.base import Action, ActionKind, idempotency_marker
@@ -417,4 +416,3 @@ def test_status_history_and_find_written_are_empty(sandbox: Sandbox) -> None:
     assert connector.find_written([comment("x", "CMP-2026-001")]) == {}
 
 
-structlog  # imported for capture_logs' processors
