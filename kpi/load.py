@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Protocol
+from typing import Any
 
 from store.models import SlaTimer, Transition
+from store.state import StateStore
 
 from .model import (
     KpiInputs,
@@ -21,31 +22,23 @@ from .model import (
 from .settings import KpiSettings
 
 
-class _Store(Protocol):  # the part of StateStore a report reads
-    def transitions(self, source: str | None = None, since: datetime | None = None,
-                    until: datetime | None = None) -> object: ...
-    def evaluations(self, source: str | None = None, record_id: str | None = None) -> list[dict]: ...  # type: ignore[type-arg]
-    def timers(self, source: str | None = None) -> list[SlaTimer]: ...
-    def stored_records(self, source: str, record_id: str | None = None) -> object: ...
-
-
-def load_inputs(store: _Store, workflows: Mapping[str, Sequence[str]], settings: KpiSettings,
+def load_inputs(store: StateStore, workflows: Mapping[str, Sequence[str]], settings: KpiSettings,
                 until: datetime | None = None, as_of: datetime | None = None) -> KpiInputs:
     """Everything up to `until` for the given sources (whole history: a stay or a first gate
     attempt may have started before the report's period). Sources: the workflows' keys plus
     the lead source and the delivery sources."""
     sources = sorted(set(workflows) | {settings.lead.source} | set(settings.delivery))
     transitions: list[Transition] = []
-    evaluation_rows: list[dict] = []  # type: ignore[type-arg]
+    evaluation_rows: list[dict[str, Any]] = []
     timers: list[SlaTimer] = []
     records: list[RecordSnapshot] = []
     cut = utc(until) if until else None
     for source in sources:
-        transitions.extend(store.transitions(source, until=cut))  # type: ignore[call-overload]
+        transitions.extend(store.transitions(source, until=cut))
         evaluation_rows.extend(store.evaluations(source))
         timers.extend(store.timers(source))
         delivery = settings.delivery.get(source)
-        records.extend(records_from_rows(source, store.stored_records(source),  # type: ignore[arg-type]
+        records.extend(records_from_rows(source, store.stored_records(source),
                                          delivery.due_field if delivery else ""))
     return KpiInputs(transitions, evaluations_from_rows(evaluation_rows, transitions),
                      sla_outcomes_from_timers(timers), dict(workflows), records,
