@@ -42,6 +42,9 @@ _INT64 = 2**63
 # named fields are converted for CEL (the common case, and much cheaper on wide records).
 _FIELD_USE = re.compile(r"""\bfields\s*(?:\[\s*(?:'((?:[^'\\]|\\.)*)'|"((?:[^"\\]|\\.)*)")\s*\]|\.\s*([A-Za-z_]\w*))""")
 _ANY_FIELDS = re.compile(r"\bfields\b")
+RECORD_KEYS = ("id", "name", "status", "owner", "url", "source")  # the values `record` offers
+_RECORD_USE = re.compile(r"\brecord\s*\.\s*([A-Za-z_]\w*)")
+_ANY_RECORD = re.compile(r"\brecord\b")
 # variables bound by macros (`list.exists(x, …)`, `cel.bind(x, …)`) are listed by the compiler too
 _BOUND = re.compile(r"(?:\.\s*(?:all|exists|exists_one|map|filter)|\bcel\s*\.\s*bind)\s*\(\s*([A-Za-z_]\w*)\s*,")
 
@@ -53,7 +56,7 @@ class ExpressionError(ValueError):
 class Expression:
     """A compiled CEL program and what it needs from a record."""
 
-    __slots__ = ("source", "program", "variables", "field_names")
+    __slots__ = ("source", "program", "variables", "field_names", "record_keys")
 
     def __init__(self, source: str) -> None:
         try:
@@ -78,6 +81,7 @@ class Expression:
                 f"{', '.join(sorted(FUNCTIONS, key=str.lower))}"
             )
         self.field_names = _named_fields(source)
+        self.record_keys = _named_record_keys(source)
 
     def evaluate(self, record: Record, now: datetime | None = None) -> Any:
         """The raw result; raises whatever CEL raises."""
@@ -91,10 +95,7 @@ class Expression:
                     name: _plain(values[name]) for name in self.field_names if name in values
                 }
         if "record" in self.variables:
-            context["record"] = {
-                "id": record.id, "name": record.name, "status": record.status,
-                "owner": record.owner, "url": record.url, "source": record.source,
-            }
+            context["record"] = {key: getattr(record, key) for key in self.record_keys}
         if "now" in self.variables:
             context["now"] = now or datetime.now(timezone.utc)
         return self.program.execute(context)
@@ -113,6 +114,14 @@ def _named_fields(source: str) -> tuple[str, ...] | None:
     if uses != len(_ANY_FIELDS.findall(source)):
         return None
     return tuple(dict.fromkeys(names))
+
+
+def _named_record_keys(source: str) -> tuple[str, ...]:
+    """The record attributes used as `record.X`; all of them when `record` is used otherwise."""
+    used = _RECORD_USE.findall(source)
+    if len(used) != len(_ANY_RECORD.findall(source)) or not set(used) <= set(RECORD_KEYS):
+        return RECORD_KEYS
+    return tuple(dict.fromkeys(used))
 
 
 def _plain(value: Any) -> Any:

@@ -26,7 +26,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import unquote_plus, urlsplit
 
 from connectors.base import Record
 
@@ -53,6 +53,10 @@ class UtmParam:
     pattern: re.Pattern[str] | None = None
     example: str | None = None
     group_equals: tuple[GroupEquals, ...] = ()
+    accepted: frozenset[str] = frozenset()  # `values` as a set, for the hot path
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "accepted", frozenset(self.values))
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,10 +73,7 @@ class UtmTaxonomy:
         query = _query(url)
         if query is None:
             return (f"{noun} {show(url)} is not a valid web address (expected https://…)",)
-        pairs = parse_qsl(query, keep_blank_values=True)
-        found: dict[str, list[str]] = {}
-        for key, value in pairs:
-            found.setdefault(key, []).append(value)
+        found = _parameters(query)
         problems: list[str] = []
         missing = [param for param in self.required if not any(v.strip() for v in found.get(param, ()))]
         if missing:
@@ -100,7 +101,7 @@ class UtmTaxonomy:
 
     def _param_problems(self, param: UtmParam, value: str, record: Record,
                         seen: dict[str, Any], noun: str) -> list[str]:
-        if param.values and value not in param.values:
+        if param.accepted and value not in param.accepted:
             return [f"{param.name} {show(value)} in {noun} must be one of: {one_of(param.values)}"]
         if param.pattern is None:
             return []
@@ -133,6 +134,19 @@ class UtmTaxonomy:
                 problems.append(f"The {rule.group} in {param.name} {show(value)} ({part}) must match "
                                 f"the {label(rule.field)} {show(field_value)}")
         return problems
+
+
+def _parameters(query: str) -> dict[str, list[str]]:
+    """name → values, decoded like a browser would (`+` is a space, `%xx` escapes)."""
+    found: dict[str, list[str]] = {}
+    for piece in query.split("&"):
+        if not piece:
+            continue
+        key, _, value = piece.partition("=")
+        if "%" in piece or "+" in piece:
+            key, value = unquote_plus(key), unquote_plus(value)
+        found.setdefault(key, []).append(value)
+    return found
 
 
 def _query(url: str) -> str | None:
