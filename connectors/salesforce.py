@@ -39,6 +39,8 @@ texts that come back from Salesforce are scrubbed of them before use.
 """
 from __future__ import annotations
 
+import hashlib
+
 import json
 import re
 import threading
@@ -673,8 +675,10 @@ class SalesforceConnector:
             fields=fields,
             modified_at=parse_sf_datetime(stamp),
             # A record version: the lookback window re-reads unchanged records, and the engine
-            # skips those whose SystemModstamp it has already processed.
-            fingerprint=str(stamp),
+            # skips those it has already processed. SystemModstamp alone has whole seconds, and
+            # two edits in one second are real, so the values are part of it.
+            fingerprint=hashlib.blake2b(repr((stamp, sorted(fields.items()))).encode(),
+                                        digest_size=12).hexdigest(),
         )
 
     def _instance_url(self) -> str:

@@ -5,6 +5,7 @@ optional secrets file (KEY=VALUE lines, outside the repo) fills in what the envi
 """
 from __future__ import annotations
 
+import glob
 import os
 import tomllib
 from pathlib import Path
@@ -118,10 +119,10 @@ class Config(_Strict):
     def rule_files(self) -> list[Path]:
         files: set[Path] = set()
         for pattern in self.baton.rules:
-            found = sorted(self.base_dir.glob(pattern)) if any(c in pattern for c in "*?[") else [
-                self.resolve(pattern)
-            ]
-            files.update(found)
+            if any(c in pattern for c in "*?["):
+                files.update(Path(p) for p in glob.glob(str(self.resolve(pattern))))
+            else:
+                files.add(self.resolve(pattern))
         return sorted(files)
 
     def interval_for(self, source: Source) -> int:

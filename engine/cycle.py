@@ -19,6 +19,7 @@ import structlog
 
 from connectors.base import Action, ActionKind, ActionResult, ChangeBatch, Connector, Record
 from connectors.webhook import WebhookNotifier
+from engine.crashpoints import crashpoint
 from engine.planner import describe, plan_failure, plan_resolution
 from engine.sla import escalate, start_and_meet
 from engine.transitions import Observed, detect
@@ -83,6 +84,7 @@ def run_cycle(source_id: str, connector: Connector, store: StateStore, rules: Ru
         return report
     if write.records or write.transitions or write.timers or write.actions or write.advance_cursor:
         store.commit_cycle(write, now)
+        crashpoint("after_commit")
     _write(connector, notifier, store, [a for a, _ in write.actions], now, report)
     return report
 
@@ -184,6 +186,7 @@ def _write(connector: Connector, notifier: WebhookNotifier | None, store: StateS
     to_tool = [a for a in actions if a.kind is not ActionKind.NOTIFY]
     to_chat = [a for a in actions if a.kind is ActionKind.NOTIFY]
     results = list(connector.write_back(to_tool)) if to_tool else []
+    crashpoint("after_write")
     if to_chat:
         results += notifier.send(to_chat) if notifier else [
             ActionResult(a.key, False, error="no webhook notifier configured") for a in to_chat]

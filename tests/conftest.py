@@ -1,0 +1,46 @@
+"""Shared fixtures: the sandbox (real emulators on 127.0.0.1 HTTPS) and a Baton runtime on it."""
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from engine.config import load_config
+from sandbox.environment import Sandbox, SandboxClock
+
+ROOT = Path(__file__).resolve().parent.parent
+START = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def demo_config():
+    return load_config(ROOT / "config.toml")
+
+
+@pytest.fixture
+def make_sandbox(tmp_path):
+    started = []
+
+    def make(*tools: str, frozen: bool = True) -> Sandbox:
+        box = Sandbox(tmp_path / f"sandbox{len(started)}", clock=SandboxClock(
+            START if frozen else None, frozen=frozen), tools=tools or ("salesforce", "asana", "sheets"))
+        started.append(box.start())
+        return box
+
+    yield make
+    for box in started:
+        box.stop()
+
+
+@pytest.fixture
+def runtime_on(demo_config, tmp_path):
+    """A Baton runtime (store, rules, real connectors) pointed at a started sandbox."""
+    from daemon import open_runtime
+
+    def make(box: Sandbox, config=None):
+        configured, secrets = box.configure(config or demo_config, tmp_path / "state.db")
+        runtime = open_runtime(configured, secrets)
+        return runtime, runtime.runner(clock=box.clock.now)
+
+    return make
