@@ -4,6 +4,10 @@
     baton check                      validate config.toml and the rule files; non-zero on problems
     baton demo                       the whole loop against the built-in sandbox, no credentials
     baton explain RECORD             why Baton did what it did to one record
+    baton report                     KPIs: table, JSON, CSV or the HTML Handoff Health Scorecard
+    baton audit --sample N           a random sample of last month's handoffs, for review
+    baton map                        the workflows and gates as a Mermaid flowchart
+    baton backfill --since 90d       fill the transition log from history, with no write-backs
 """
 from __future__ import annotations
 
@@ -14,7 +18,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import schedule
@@ -161,6 +165,69 @@ def command_explain(args: argparse.Namespace) -> int:
     return 0
 
 
+def command_report(args: argparse.Namespace) -> int:
+    from kpi import commands
+
+    config = load_config(args.config)
+    store = StateStore.open(config.resolve(config.baton.state))
+    text = commands.report(config, store, since=args.since, until=args.until, fmt=args.format,
+                           out=args.out, now=_now())
+    if args.to_sheet:
+        _write_kpi_tab(config, store, args)
+    if not args.out:
+        print(text)
+    return 0
+
+
+def _write_kpi_tab(config: Config, store: StateStore, args: argparse.Namespace) -> None:
+    from connectors.sheets import write_rows
+    from kpi import commands, rows_for_sheet
+
+    spreadsheet_id, _, tab = args.to_sheet.partition("!")
+    since = commands.parse_moment(args.since, _now())
+    until = commands.parse_moment(args.until, _now()) if args.until else _now()
+    rows = rows_for_sheet(commands.build_report(config, store, since, until, _now()))
+    secrets = Secrets(config.resolve(config.baton.secrets_file) if config.baton.secrets_file else None)
+    write_rows(config.sheets, secrets, spreadsheet_id, tab or "Baton KPIs", rows)
+    print(f"KPI tab written: {spreadsheet_id} / {tab or 'Baton KPIs'} ({len(rows)} rows, RAW)")
+
+
+def command_audit(args: argparse.Namespace) -> int:
+    from kpi import commands
+
+    config = load_config(args.config)
+    store = StateStore.open(config.resolve(config.baton.state))
+    print(commands.audit(config, store, sample=args.sample, seed=args.seed, now=_now(),
+                         since=args.since))
+    return 0
+
+
+def command_map(args: argparse.Namespace) -> int:
+    from kpi import commands
+
+    config = load_config(args.config)
+    print(commands.mermaid_map(config, load_rule_set(config.rule_files())))
+    return 0
+
+
+def command_backfill(args: argparse.Namespace) -> int:
+    from engine.backfill import backfill
+    from kpi.commands import parse_moment
+
+    config = load_config(args.config)
+    logs.configure(config.baton.log_format)
+    runtime = open_runtime(config)
+    since = parse_moment(args.since, _now())
+    for source_id, connector in runtime.connectors.items():
+        added = backfill(source_id, connector, runtime.store, since, _now())
+        print(f"{source_id}: {added} transition(s) backfilled from history (no write-backs)")
+    return 0
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
 def command_demo(args: argparse.Namespace) -> int:
     from sandbox.demo import run_demo
 
@@ -194,6 +261,29 @@ def build_parser() -> argparse.ArgumentParser:
     explain = commands.add_parser("explain", parents=[common], help="why Baton acted on a record")
     explain.add_argument("record")
     explain.set_defaults(handler=command_explain)
+
+    report = commands.add_parser("report", parents=[common], help="KPI report / scorecard")
+    report.add_argument("--since", default="30d", help="'30d', 'YYYY-MM-DD' or ISO (default 30d)")
+    report.add_argument("--until", default=None, help="default: now")
+    report.add_argument("--format", choices=["table", "json", "csv", "html"], default="table")
+    report.add_argument("--out", type=Path, default=None, help="write to a file instead of stdout")
+    report.add_argument("--to-sheet", default=None, metavar="SPREADSHEET_ID[!TAB]",
+                        help="also write the KPIs into a Sheet tab (RAW values)")
+    report.set_defaults(handler=command_report)
+
+    audit = commands.add_parser("audit", parents=[common], help="sample last month's handoffs")
+    audit.add_argument("--sample", type=int, default=20)
+    audit.add_argument("--seed", type=int, default=None)
+    audit.add_argument("--since", default=None, help="instead of last month: e.g. 30d")
+    audit.set_defaults(handler=command_audit)
+
+    mermaid = commands.add_parser("map", parents=[common], help="workflows and gates as Mermaid")
+    mermaid.set_defaults(handler=command_map)
+
+    backfill = commands.add_parser("backfill", parents=[common],
+                                   help="fill the transition log from history, no write-backs")
+    backfill.add_argument("--since", default="90d")
+    backfill.set_defaults(handler=command_backfill)
     return parser
 
 

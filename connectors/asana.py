@@ -551,6 +551,12 @@ class AsanaConnector:
             self._suspects.discard(gid)
         return history
 
+    def backfill_history(self, record_ids: Sequence[str],
+                         since: datetime | None) -> Mapping[str, Sequence[StatusChange]]:
+        """Every task's stories, for `baton backfill` (status_history reads only suspects)."""
+        self._suspects.update(record_ids)
+        return self.status_history(record_ids, since)
+
     def _status_change(self, gid: str, story: Mapping[str, Any],
                        sections: set[str]) -> StatusChange | None:
         subtype = story.get("resource_subtype")

@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from connectors.errors import ConfigError
+from kpi.settings import KpiSettings
 
 
 class _Strict(BaseModel):
@@ -95,6 +96,7 @@ class Config(_Strict):
     salesforce: SalesforceSettings = SalesforceSettings()
     asana: AsanaSettings = AsanaSettings()
     sheets: SheetsSettings = SheetsSettings()
+    kpi: KpiSettings = KpiSettings()
     source: list[Source] = []
     path: Path = Path("config.toml")
 

@@ -1,0 +1,93 @@
+"""`baton report`, `baton audit` and `baton map`: reading the store, the config and the rules."""
+from __future__ import annotations
+
+import sys
+import zlib
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+from engine.config import Config
+from kpi.audit import audit_sample, render_audit
+from kpi.compute import compute_kpis
+from kpi.load import load_inputs
+from kpi.mermaid import GateEdge, handoff_map
+from kpi.model import KpiReport, Period, records_from_rows
+from kpi.render import render_csv, render_html, render_json, render_table
+from rules import RuleSet
+from rules.calendar import parse_duration
+from store import StateStore
+
+RENDERERS: dict[str, Callable[[KpiReport], str]] = {
+    "table": render_table, "json": render_json, "csv": render_csv, "html": render_html,
+}
+
+
+def parse_moment(text: str, now: datetime) -> datetime:
+    """'90d' / '12h' (ago), '2026-11-01' or an ISO datetime -> an aware UTC datetime."""
+    value = text.strip()
+    if value and value[0].isdigit() and value[-1] in "smhdw" and "-" not in value:
+        return now - parse_duration(value)
+    try:
+        if len(value) == 10:
+            return datetime.combine(date.fromisoformat(value), datetime.min.time(), UTC)
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"expected '30d', 'YYYY-MM-DD' or an ISO datetime, found {text!r}") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def build_report(config: Config, store: StateStore, since: datetime, until: datetime,
+                 now: datetime, progress: bool = False) -> KpiReport:
+    workflows = {s.id: list(s.workflow) for s in config.source}
+    inputs = load_inputs(store, workflows, config.kpi, until=until, as_of=min(now, until))
+
+    def show(done: int, total: int) -> None:
+        print(f"\rcomputing KPIs {done}/{total}", end="" if done < total else "\n", file=sys.stderr)
+
+    return compute_kpis(inputs, Period(since, until), config.kpi, progress=show if progress else None)
+
+
+def report(config: Config, store: StateStore, *, since: str, until: str | None, fmt: str,
+           out: Path | None, now: datetime) -> str:
+    start = parse_moment(since, now)
+    end = parse_moment(until, now) if until else now + timedelta(seconds=1)
+    text = RENDERERS[fmt](build_report(config, store, start, end, now, progress=sys.stderr.isatty()))
+    if out:
+        out.write_text(text, encoding="utf-8")
+    return text
+
+
+def audit(config: Config, store: StateStore, *, sample: int, seed: int | None, now: datetime,
+          since: str | None = None) -> str:
+    period = Period(parse_moment(since, now), now) if since else Period.last_month(now)
+    workflows = {s.id: list(s.workflow) for s in config.source}
+    inputs = load_inputs(store, workflows, config.kpi, until=period.end, as_of=now)
+    records = [r for s in config.source for r in records_from_rows(s.id, store.stored_records(s.id), "")]
+    rows = audit_sample(inputs.evaluations, inputs.transitions, inputs.sla_outcomes, sample,
+                        _audit_seed(seed, config, period),
+                        period, records=records)
+    return render_audit(rows, period)
+
+
+def _audit_seed(seed: int | None, config: Config, period: Period) -> int:
+    """The flag, else the config, else one derived from the period: a month's audit is repeatable."""
+    if seed is not None:
+        return seed
+    if config.kpi.audit_seed is not None:
+        return config.kpi.audit_seed
+    return zlib.crc32(period.label().encode())
+
+
+def mermaid_map(config: Config, rules: RuleSet) -> str:
+    workflows = {s.id: list(s.workflow) for s in config.source}
+    edges = [GateEdge(g.id, g.source, g.enters, tuple(sorted(g.from_statuses)),
+                      tuple(_describe_check(c) for c in g.checks), g.on_fail.move_to)
+             for g in rules.gates]
+    return handoff_map(workflows, edges)
+
+
+def _describe_check(check: object) -> str:
+    field = getattr(check, "field", None) or "record"
+    kind = getattr(check, "kind", "check")
+    return f"{field}: {kind}"
