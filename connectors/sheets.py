@@ -294,7 +294,19 @@ class SheetsConnector:
             self._log.debug("sheets.idle", version=version, own_write=cursor != version)
             return ChangeBatch(records=[], cursor=version, api_calls=sum(calls.values()))
         sheet_id = self._ensure_sheet(calls)
-        reply = self._client.execute(
+        try:
+            reply = self._read_tab(calls)
+        except SourceError as error:
+            if not isinstance(error, TransientError):
+                self._sheet_id = None  # renamed or deleted tab: look it up again next time
+            raise
+        records = self._records(reply.get("values") or [], sheet_id, now)
+        self._seen_version = version
+        self._log.info("sheets.read", version=version, records=len(records))
+        return ChangeBatch(records=records, cursor=version, api_calls=sum(calls.values()))
+
+    def _read_tab(self, calls: Counter[str]) -> dict[str, Any]:
+        return self._client.execute(
             "sheets.values.get",
             lambda: self._client.sheets.spreadsheets().values().get(
                 spreadsheetId=self._source.spreadsheet_id,
@@ -305,10 +317,6 @@ class SheetsConnector:
             what=self._what("values.get"),
             counters=self._cycle(calls),
         )
-        records = self._records(reply.get("values") or [], sheet_id, now)
-        self._seen_version = version
-        self._log.info("sheets.read", version=version, records=len(records))
-        return ChangeBatch(records=records, cursor=version, api_calls=sum(calls.values()))
 
     def status_history(
         self, record_ids: Sequence[str], since: datetime | None
@@ -510,7 +518,7 @@ class SheetsConnector:
         self._columns = columns
         key_col = columns[self._source.key_column]
         status_name = self._source.status_column
-        fingerprinted = [n for n in columns if n != self._source.baton_column]
+        fingerprinted = sorted(n for n in columns if n != self._source.baton_column)
         name_col = _first_named(columns, _NAME_COLUMNS, exclude={self._source.key_column})
         owner_col = _first_named(columns, _OWNER_COLUMNS)
         used = set(columns.values())
@@ -545,7 +553,7 @@ class SheetsConnector:
                 owner=(fields.get(owner_col) or "").strip() or None if owner_col else None,
                 fields=fields,
                 modified_at=self._modified_at(fields, row_number, key, now),
-                fingerprint=_fingerprint({n: fields[n] for n in fingerprinted}),
+                fingerprint=_fingerprint(fingerprinted, fields),
             ))
         return records
 
@@ -572,7 +580,6 @@ class SheetsConnector:
 
     def _locate(self) -> _Located:
         """One spreadsheets.get: sheetId, the header row, the key column, the status notes."""
-        self._ensure_sheet(None)
         columns = self._columns
         if columns is None:  # never read in this process: learn the header first
             reply = self._client.execute(
@@ -638,7 +645,7 @@ def _failed(action: Action, error: SourceError) -> ActionResult:
 
 
 def _grid_rows(grid: Mapping[str, Any]) -> list[list[dict[str, Any]]]:
-    """GridData rows, padded so index 0 is the grid's first row (startRow is 0 for whole columns)."""
+    """GridData cells by row; whole-column ranges start at row 0, so the index is the row index."""
     return [list(row.get("values") or []) for row in grid.get("rowData") or []]
 
 
@@ -658,10 +665,10 @@ def _first_named(columns: Mapping[str, int], wanted: Sequence[str], exclude: set
     return next((by_lower[w] for w in wanted if w in by_lower), None)
 
 
-def _fingerprint(fields: Mapping[str, str]) -> str:
-    """Stable across row moves and column reorders; blank and missing (ragged) cells are equal."""
-    canonical = json.dumps(sorted((k, v.strip()) for k, v in fields.items()), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode()).hexdigest()[:20]
+def _fingerprint(names: Sequence[str], fields: Mapping[str, str]) -> str:
+    """Stable across row moves and column reorders (`names` sorted); blank == missing (ragged)."""
+    canonical = "\x1e".join(f"{name}\x1f{fields[name].strip()}" for name in names)
+    return hashlib.blake2b(canonical.encode(), digest_size=10).hexdigest()
 
 
 _FORMATS = ("%m/%d/%Y %H:%M:%S", "%m/%d/%Y %H:%M", "%m/%d/%Y", "%Y/%m/%d %H:%M", "%d.%m.%Y %H:%M", "%d.%m.%Y")
