@@ -33,7 +33,7 @@ class Cast:
 def cast_the_story(sandbox: Sandbox) -> Cast:
     cast = Cast()
     sf = sandbox.salesforce
-    sdr = sandbox.org.sdr
+    sdr = sandbox.org.sdr_id
     leads = {
         "ada": {"FirstName": "Ada", "LastName": "Byron", "Company": "Analytical Engines Ltd",
                 "Title": "Head of Growth", "Email": "ada.byron@analytical-engines.example",
@@ -97,7 +97,7 @@ def script(sandbox: Sandbox, cast: Cast) -> list[Scene]:
     org = sandbox.org
 
     def lead(short: str, by: str | None = None, **changes: Any) -> Callable[[], None]:
-        return lambda: sf.update_record("Lead", cast.leads[short], changes, by_user_id=by or org.sdr)
+        return lambda: sf.update_record("Lead", cast.leads[short], changes, by_user_id=by or org.sdr_id)
 
     def row(short: str, column: str, value: str) -> Callable[[], None]:
         return lambda: sheets.set_cell(sandbox.spreadsheet_id, SHEET_TAB, "Campaign ID",
@@ -122,7 +122,7 @@ def script(sandbox: Sandbox, cast: Cast) -> list[Scene]:
               both(row("spring", "Status", "Ready for QA"), row("retarget", "Status", "Ready for QA"))),
         Scene(5.0, "Lena (remediation) fixes Grace's record and hands her over again; the writer "
                    "fixes 'partner' and moves it to Ready for Design again; 'retarget' is fixed",
-              both(lead("grace", by=org.remediation, Title="VP Engineering", Consent__c=True,
+              both(lead("grace", by=org.remediation_id, Title="VP Engineering", Consent__c=True,
                         Email="grace.hopper@cobol-systems.example",
                         Webinar_Topic__c="Lead scoring in practice", Status="MQL"),
                    lambda: asana.rename_task(cast.tasks["partner"],
@@ -142,6 +142,7 @@ def script(sandbox: Sandbox, cast: Cast) -> list[Scene]:
 
 
 def run_demo(config_path: Path, *, cycles: int = 0, workdir: Path | None = None,
+             scorecard: Path = Path("baton-demo-scorecard.html"),
              out: Callable[[str], None] = print) -> int:
     """Play the scripted morning; returns 0 when every expected write-back was made."""
     import logging
@@ -152,10 +153,11 @@ def run_demo(config_path: Path, *, cycles: int = 0, workdir: Path | None = None,
         root = workdir or Path(tmp)
         clock = SandboxClock(DEMO_START)
         with Sandbox(root, clock=clock) as sandbox:
-            return _play(config, sandbox, root, out)
+            return _play(config, sandbox, root, scorecard, out)
 
 
-def _play(config: Config, sandbox: Sandbox, root: Path, out: Callable[[str], None]) -> int:
+def _play(config: Config, sandbox: Sandbox, root: Path, scorecard: Path,
+          out: Callable[[str], None]) -> int:
     from daemon import open_runtime
 
     cast = cast_the_story(sandbox)
@@ -191,7 +193,20 @@ def _play(config: Config, sandbox: Sandbox, root: Path, out: Callable[[str], Non
         out(f"    API calls this cycle: {sandbox.calls()}")
     out("")
     _print_written(sandbox, cast, out)
+    _print_scorecard(configured, runtime.store, sandbox.clock.now(), scorecard, out)
     return 0
+
+
+def _print_scorecard(config: Config, store: Any, now: datetime, path: Path,
+                     out: Callable[[str], None]) -> None:
+    from kpi.commands import build_report
+    from kpi.render import render_html, render_table
+
+    report = build_report(config, store, DEMO_START - timedelta(days=1), now + timedelta(seconds=1), now)
+    out("\nHandoff Health Scorecard (this morning)")
+    out(render_table(report))
+    path.write_text(render_html(report), encoding="utf-8")
+    out(f"HTML scorecard written to {path.resolve()}")
 
 
 def _baseline_line(runner: Any) -> str:
