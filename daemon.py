@@ -27,6 +27,7 @@ import structlog
 from connectors.base import Connector
 from connectors.errors import ConfigError
 from connectors.factory import build_connectors
+from connectors.retry import RetryPolicy
 from connectors.webhook import WebhookNotifier
 from engine import logs
 from engine.config import Config, Secrets, load_config
@@ -52,14 +53,15 @@ class Runtime:
 
 
 def open_runtime(config: Config, secrets: Secrets | None = None,
-                 connectors: dict[str, Connector] | None = None) -> Runtime:
+                 connectors: dict[str, Connector] | None = None,
+                 retry: RetryPolicy | None = None) -> Runtime:
     if secrets is None:
         secrets = Secrets(config.resolve(config.baton.secrets_file) if config.baton.secrets_file else None)
     rules = LiveRules(config.rule_files)
     rules.current()  # fail at start-up, not in the first cycle, when no good rules exist
     store = StateStore.open(config.resolve(config.baton.state)
                             if "://" not in config.baton.state else config.baton.state)
-    built = connectors if connectors is not None else build_connectors(config, secrets)
+    built = connectors if connectors is not None else build_connectors(config, secrets, retry)
     logs.register_secrets(secrets.handed_out())
     return Runtime(config, secrets, store, rules, built)
 
@@ -89,7 +91,12 @@ def command_run(args: argparse.Namespace) -> int:
     scheduler = schedule.Scheduler()
     for source in config.source:
         scheduler.every(config.interval_for(source)).seconds.do(runner.run_source, source.id)
-    log.info("daemon.started", sources=[s.id for s in config.source])
+    if config.baton.health_port:
+        from engine.observability import serve
+
+        serve(runner, config.baton.health_port)
+    log.info("daemon.started", sources=[s.id for s in config.source],
+             health_port=config.baton.health_port or None)
     runner.run_all()
     while not stopping["now"]:
         scheduler.run_pending()

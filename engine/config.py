@@ -88,7 +88,7 @@ class BatonSettings(_Strict):
     secrets_file: str = ""
     interval_seconds: int = Field(60, ge=1)
     log_format: Literal["auto", "json", "pretty"] = "auto"
-    baseline_backfill: bool = False  # record history for old records on the first run (no write-backs)
+    health_port: int = Field(0, ge=0, le=65535)  # /healthz and /metrics on 127.0.0.1; 0: off
 
 
 class Config(_Strict):

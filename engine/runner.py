@@ -6,6 +6,7 @@ starts failing logs once, and once again when it recovers.
 """
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -43,6 +44,7 @@ class Runner:
     notifier: WebhookNotifier | None = None
     max_backoff: timedelta = timedelta(minutes=15)
     health: dict[str, SourceHealth] = field(default_factory=dict)
+    totals: dict[str, Counter[str]] = field(default_factory=dict)  # for /metrics
 
     def run_source(self, source_id: str) -> CycleReport | None:
         health = self.health.setdefault(source_id, SourceHealth())
@@ -75,6 +77,9 @@ class Runner:
         health.consecutive_failures, health.retry_at = 0, None
         health.last_success, health.last_report = now, report
         health.cycles += 1
+        self.totals.setdefault(source_id, Counter()).update(
+            transitions=report.transitions, violations=report.violations, written=report.written,
+            failed=report.failed, sla_breaches=report.sla_breaches)
         if report.transitions or report.written or report.failed or report.baseline:
             bound.info("source.cycle", transitions=report.transitions, violations=report.violations,
                        written=report.written, failed=report.failed, recovered=report.recovered,

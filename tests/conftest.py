@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from connectors.retry import RetryPolicy
 from engine.config import load_config
 from sandbox.environment import Sandbox, SandboxClock
 
@@ -40,7 +41,8 @@ def runtime_on(demo_config, tmp_path):
 
     def make(box: Sandbox, config=None):
         configured, secrets = box.configure(config or demo_config, tmp_path / "state.db")
-        runtime = open_runtime(configured, secrets)
+        # Real retries, without the waiting: a fault storm in a test ends in milliseconds.
+        runtime = open_runtime(configured, secrets, retry=RetryPolicy(attempts=3, sleep=lambda s: None))
         return runtime, runtime.runner(clock=box.clock.now)
 
     return make
