@@ -18,6 +18,7 @@ from datetime import datetime
 import structlog
 
 from connectors.base import Action, ActionKind, ActionResult, ChangeBatch, Connector, Record
+from connectors.errors import SourceError
 from connectors.webhook import WebhookNotifier
 from engine.crashpoints import crashpoint
 from engine.planner import describe, plan_failure, plan_resolution
@@ -144,9 +145,9 @@ def _advance_slas(source_id: str, rules: RuleSet, store: StateStore, write: Cycl
     if not slas:
         return
     open_timers = store.open_timers(source_id)
-    passed = {(e.transition_key, e.gate_id) for e in write.evaluations if e.passed}
+    failed = {(e.transition_key, e.gate_id) for e in write.evaluations if not e.passed}
     live = [t for t in write.transitions if not t.backfilled]
-    started = {t.key: t for t in start_and_meet(slas, live, open_timers, passed)}
+    started = {t.key: t for t in start_and_meet(slas, live, open_timers, failed)}
     still_open = [t for t in ({t.key: t for t in open_timers} | started).values() if t.closed_at is None]
     if not started and not still_open:
         return
@@ -185,7 +186,14 @@ def _write(connector: Connector, notifier: WebhookNotifier | None, store: StateS
     store.mark_attempt([a.key for a in actions])
     to_tool = [a for a in actions if a.kind is not ActionKind.NOTIFY]
     to_chat = [a for a in actions if a.kind is ActionKind.NOTIFY]
-    results = list(connector.write_back(to_tool)) if to_tool else []
+    try:
+        results = list(connector.write_back(to_tool)) if to_tool else []
+    except SourceError:
+        raise  # the tool is down or refusing: the actions stay pending, attempts counted
+    except Exception as error:  # a bug must not turn one action into a crash loop
+        log.exception("writeback.crashed", source=report.source, actions=len(to_tool))
+        results = [ActionResult(a.key, False, error=f"{type(error).__name__}: {error}")
+                   for a in to_tool]
     crashpoint("after_write")
     if to_chat:
         results += notifier.send(to_chat) if notifier else [

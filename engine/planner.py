@@ -6,24 +6,15 @@ from typing import Any
 
 from connectors.base import Action, ActionKind, Record
 from rules import Gate, GateResult, render
+from rules.evaluate import failure_context
+from rules.templates import record_context
 from store.models import OpenViolation, stable_key
-
-def template_context(record: Record, gate: Gate, result: GateResult | None) -> dict[str, Any]:
-    failures = result.failures if result else ()
-    context: dict[str, Any] = {**record.fields}
-    context.update(
-        name=record.name, status=record.status or "", url=record.url, gate=gate.id,
-        enters=gate.enters, failure_count=len(failures),
-        failures="\n".join(f"- {f.message}" for f in failures),
-    )
-    return context
-
 
 def plan_failure(record: Record, gate: Gate, result: GateResult, transition_key: str,
                  open_violation: OpenViolation | None) -> list[Action]:
     """Actions for a failed gate: message first, bounce last (so the message is there first)."""
     spec = gate.on_fail
-    context = template_context(record, gate, result)
+    context = failure_context(gate, record, result)
 
     def action(kind: ActionKind, **fields: Any) -> Action:
         key = stable_key(record.source, record.id, gate.id, transition_key, kind.value,
@@ -52,7 +43,7 @@ def plan_resolution(record: Record, gate: Gate, transition_key: str,
     if not gate.on_pass.resolve:
         return []
     closable = (ActionKind.TASK.value, ActionKind.COMMENT.value)
-    note = render(gate.on_pass.note, template_context(record, gate, None)) if gate.on_pass.note else ""
+    note = render(gate.on_pass.note, {**record_context(record), "gate": gate.id, "enters": gate.enters}) if gate.on_pass.note else ""
     return [
         Action(key=stable_key(record.source, record.id, gate.id, transition_key, "resolve", remote_id),
                kind=ActionKind.RESOLVE, source=record.source, record_id=record.id, gate_id=gate.id,

@@ -14,7 +14,8 @@ import structlog
 
 from connectors.base import Action, ActionKind, Record
 from rules import render
-from rules.calendar import add_time
+from rules.templates import record_context
+from rules.business_hours import add_time
 from rules.sla import EscalationStep, SlaRule
 from store.models import SlaTimer, Transition, stable_key
 
@@ -22,8 +23,13 @@ log = structlog.get_logger()
 
 
 def start_and_meet(slas: Sequence[SlaRule], transitions: Sequence[Transition],
-                   open_timers: Sequence[SlaTimer], passed: set[tuple[str, str]]) -> list[SlaTimer]:
-    """Timers changed by this cycle's transitions, in time order (a hop can start and meet one)."""
+                   open_timers: Sequence[SlaTimer], failed: set[tuple[str, str]]) -> list[SlaTimer]:
+    """Timers changed by this cycle's transitions, in time order (a hop can start and meet one).
+
+    `failed` holds (transition key, gate id) of gates that failed on entry: an SLA with
+    `after_gate` does not start for those. A hop the record already left between two polls was
+    not gated (its fields then are unknown), so it starts the timer.
+    """
     by_record: dict[str, list[SlaTimer]] = {}
     for timer in open_timers:
         by_record.setdefault(timer.record_id, []).append(timer)
@@ -45,7 +51,7 @@ def start_and_meet(slas: Sequence[SlaRule], transitions: Sequence[Transition],
         for rule in slas:
             if rule.source != t.source or rule.starts != t.to_status:
                 continue
-            if rule.after_gate and (t.key, rule.after_gate) not in passed:
+            if rule.after_gate and (t.key, rule.after_gate) in failed:
                 continue
             timer = SlaTimer(stable_key(rule.id, t.key), t.source, t.record_id, rule.id, t.key,
                              t.at, add_time(t.at, rule.within, rule.calendar))
@@ -81,8 +87,7 @@ def escalate(slas: Sequence[SlaRule], timers: Sequence[SlaTimer], records: Mappi
 
 def _step_actions(rule: SlaRule, step: EscalationStep, index: int, timer: SlaTimer,
                   record: Record) -> list[Action]:
-    context = {**record.fields, "name": record.name, "status": record.status or "",
-               "url": record.url, "sla": rule.id, "deadline": timer.deadline.isoformat(),
+    context = {**record_context(record), "sla": rule.id, "deadline": timer.deadline.isoformat(),
                "started": timer.started_at.isoformat(), "step": index + 1}
 
     def action(kind: ActionKind, **fields: object) -> Action:
@@ -94,7 +99,7 @@ def _step_actions(rule: SlaRule, step: EscalationStep, index: int, timer: SlaTim
         out.append(action(ActionKind.COMMENT, text=render(step.comment, context)))
     if step.task:
         out.append(action(ActionKind.TASK, subject=render(step.task.subject, context),
-                          text=render(step.task.body, context), assignee=step.task.owner))
+                          text=render(step.task.body, context), assignee=str(step.task.owner)))
     if step.reassign:
         out.append(action(ActionKind.REASSIGN, assignee=step.reassign))
     if step.notify:

@@ -15,7 +15,7 @@ from kpi.mermaid import GateEdge, handoff_map
 from kpi.model import KpiReport, Period, records_from_rows
 from kpi.render import render_csv, render_html, render_json, render_table
 from rules import RuleSet
-from rules.calendar import parse_duration
+from rules.business_hours import parse_duration
 from store import StateStore
 
 RENDERERS: dict[str, Callable[[KpiReport], str]] = {

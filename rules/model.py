@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .checks import Check
-    from .calendar import BusinessCalendar
+    from .business_hours import BusinessCalendar
     from .naming import NamingTemplate
     from .sla import SlaRule
     from .utm import UtmTaxonomy

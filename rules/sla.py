@@ -10,7 +10,7 @@
     id = "speed-to-lead"
     source = "salesforce:leads"
     starts = "MQL"                        # the timer starts when a record enters this status
-    after_gate = "mql-entry"              # optional: only when it passed this gate on entry
+    after_gate = "mql-entry"              # optional: not when it failed this gate on entry
     reach = ["Working - Contacted"]       # met when it reaches one of these ...
     or_leave = false                      # ... or (true) when it leaves `starts` for anywhere
     within = "5m"
@@ -29,7 +29,7 @@ from datetime import date, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from rules.calendar import WEEKDAYS, BusinessCalendar, parse_duration
+from rules.business_hours import WEEKDAYS, BusinessCalendar, parse_duration
 from rules.model import OwnerRef, TaskSpec
 
 DEFAULT_NOTIFY_TEXT = "SLA breach ({sla}): {name} has been in {status} since {started}. {url}"

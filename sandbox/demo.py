@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from engine import logs
+from kpi import KPI_BY_NAME
 from engine.config import Config, load_config
 from sandbox.environment import Sandbox, SandboxClock
 
@@ -147,7 +148,7 @@ def run_demo(config_path: Path, *, cycles: int = 0, workdir: Path | None = None,
     """Play the scripted morning; returns 0 when every expected write-back was made."""
     import logging
 
-    logs.configure("json", level=logging.WARNING)
+    logs.configure("json", level=logging.ERROR)  # the story is told on stdout
     config = load_config(config_path)
     with tempfile.TemporaryDirectory(prefix="baton-demo-") as tmp:
         root = workdir or Path(tmp)
@@ -190,6 +191,8 @@ def _play(config: Config, sandbox: Sandbox, root: Path, scorecard: Path,
                 out(f"    {source_id}: {report.transitions} transition(s), {report.violations} "
                     f"violation(s), {report.written} write-back(s), {report.sla_breaches} SLA step(s)"
                     + (f", {report.failed} FAILED" if report.failed else ""))
+                for line in report.planned:
+                    out(f"      -> {line.split(' ', 2)[2]}")
         out(f"    API calls this cycle: {sandbox.calls()}")
     out("")
     _print_written(sandbox, cast, out)
@@ -200,13 +203,25 @@ def _play(config: Config, sandbox: Sandbox, root: Path, scorecard: Path,
 def _print_scorecard(config: Config, store: Any, now: datetime, path: Path,
                      out: Callable[[str], None]) -> None:
     from kpi.commands import build_report
-    from kpi.render import render_html, render_table
+    from kpi.render import render_html
 
     report = build_report(config, store, DEMO_START - timedelta(days=1), now + timedelta(seconds=1), now)
-    out("\nHandoff Health Scorecard (this morning)")
-    out(render_table(report))
+    out("\nHandoff Health Scorecard (this morning; `baton report` prints every KPI)")
+    for name in SCORECARD_TILES:
+        value = report.value(name)
+        shown = "n/a" if value is None or value.value is None else _format(value.value, name)
+        out(f"  {KPI_BY_NAME[name].title:<26} {shown:>9}   (n={value.count if value else 0})")
     path.write_text(render_html(report), encoding="utf-8")
     out(f"HTML scorecard written to {path.resolve()}")
+
+
+SCORECARD_TILES = ("first_pass_yield", "rework_rounds", "speed_to_lead_median",
+                   "speed_to_lead_within_target", "lead_acceptance_rate", "sla_compliance")
+
+
+def _format(value: float, name: str) -> str:
+    unit = KPI_BY_NAME[name].unit
+    return {"%": f"{value:.1f} %", "min": f"{value:.1f} min"}.get(unit, f"{value:.2f}")
 
 
 def _baseline_line(runner: Any) -> str:
@@ -239,6 +254,7 @@ def _print_written(sandbox: Sandbox, cast: Cast, out: Callable[[str], None]) -> 
             f"{len(subtasks)} subtask(s) {[s['name'] for s in subtasks]}")
         for comment in comments:
             out("        " + comment["text"].replace("\n", "\n        "))
-    out("  Sheets notes on the UTM Tracker:")
-    for (r, c), note in sorted(sandbox.sheets.notes(sandbox.spreadsheet_id, SHEET_TAB).items()):
+    notes = sorted(sandbox.sheets.notes(sandbox.spreadsheet_id, SHEET_TAB).items())
+    out(f"  Sheets notes on the UTM Tracker: {len(notes) or 'none (the note on retarget was cleared when it passed)'}")
+    for (r, c), note in notes:
         out(f"    - row {r + 1}, column {c + 1}: " + note.replace("\n", " | "))

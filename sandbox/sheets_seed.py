@@ -28,58 +28,51 @@ def _url(path: str, source: str, medium: str, campaign: str, extra: str = "") ->
     return f"{_SITE}/{path}?utm_source={source}&utm_medium={medium}&utm_campaign={campaign}{extra}"
 
 
-# Campaign ID, Channel, Asset, Owner, Landing URL, Status
+# Campaign ID, Channel, Asset, Owner, Landing URL, Status. The conventions are the ones the
+# content team uses in Asana: CMP-1234 ids, assets CMP-1234_channel_slug_vN_YYYYMMDD, and
+# utm_campaign cmp-1234-slug.
+def _row(number: int, channel: str, slug: str, owner: str, path: str, source: str, medium: str,
+         status: str, *, asset: str | None = None, url: str | None = None) -> list[str]:
+    campaign = f"CMP-{number}"
+    return [campaign, channel, asset or f"{campaign}_{channel}_{slug}_v1_20261120",
+            f"{owner}@northwind.example",
+            url or _url(path, source, medium, f"cmp-{number}-{slug}"), status]
+
+
 _ROWS: list[list[str]] = [
-    ["CMP-2026-001", "LinkedIn", "2026q1_webinar-dataops_linkedin_1200x627", "maya.chen@northwind.example",
-     _url("webinars/dataops", "linkedin", "paid-social", "2026q1-webinar-dataops"), "Live"],
-    ["CMP-2026-002", "Google Ads", "2026q1_webinar-dataops_search_rsa", "maya.chen@northwind.example",
-     _url("webinars/dataops", "google", "cpc", "2026q1-webinar-dataops"), "Live"],
-    ["CMP-2026-003", "Newsletter", "2026q1_product-update_email_hero", "liam.ortiz@northwind.example",
-     _url("blog/q1-product-update", "newsletter", "email", "2026q1-product-update"), "Approved"],
-    ["CMP-2026-004", "LinkedIn", "2026q1_ebook-lakehouse_linkedin_1080x1080", "liam.ortiz@northwind.example",
-     _url("ebooks/lakehouse", "LinkedIn", "paid-social", "2026q1-ebook-lakehouse"), "Ready for QA"],  # uppercase
-    ["CMP-2026-005", "Facebook", "2026q1_ebook-lakehouse_facebook_1200x628", "priya.nair@northwind.example",
-     f"{_SITE}/ebooks/lakehouse?utm_source=facebook&utm_campaign=2026q1-ebook-lakehouse", "Ready for QA"],  # no medium
-    ["CMP-2026-006", "Google Ads", "2026q1_ebook-lakehouse_display_300x250", "priya.nair@northwind.example",
-     _url("ebooks/lakehouse", "google", "display", "2026q1-ebook-lakehouse", "&utm_source=google"), "Draft"],  # dup
-    ["CMP-2026-007", "YouTube", "Final banner v2 (1).png", "jonas.weber@northwind.example",
-     _url("videos/customer-story-acme", "youtube", "video", "2026q1-acme-story"), "Ready for QA"],  # bad asset
-    ["CMP-2026-008", "Partner", "2026q1_partner-summit_partner_banner", "jonas.weber@northwind.example",
-     '=HYPERLINK("http://x","y")', "Draft"],  # typed as text, never a formula
-    ["CMP-2026-009", "Newsletter", "2026q1_customer-digest_email_hero", "maya.chen@northwind.example",
-     _url("customers/digest", "newsletter", "email", "2026q1-customer-digest"), "Live"],
-    ["CMP-2026-010", "Twitter", "2026q1_launch-teaser_x_1600x900", "sofia.rossi@northwind.example",
-     _url("launch", "x", "organic-social", "2026q1-launch"), "Approved"],
-    ["CMP-2026-011", "LinkedIn", "2026q1_launch_linkedin_1200x627", "sofia.rossi@northwind.example",
-     _url("launch", "linkedin", "paid-social", "2026q1-launch"), "Approved"],
-    ["CMP-2026-012", "Google Ads", "2026q1_launch_search_rsa", "sofia.rossi@northwind.example",
-     _url("launch", "google", "cpc", "2026q1-launch"), "Ready for QA"],
-    ["CMP-2026-013", "Capterra", "2026q1_review-push_capterra_listing", "liam.ortiz@northwind.example",
-     _url("reviews", "capterra", "referral", "2026q1-review-push"), "Draft"],
-    ["CMP-2026-014", "Events", "2026q1_dataops-summit_booth_backdrop", "jonas.weber@northwind.example",
-     _url("events/dataops-summit", "event", "offline", "2026q1-dataops-summit"), "Draft"],
-    ["CMP-2026-015", "Newsletter", "2026q1_dataops-summit_email_invite", "maya.chen@northwind.example",
-     _url("events/dataops-summit", "newsletter", "email", "2026q1-dataops-summit"), "Ready for QA"],
-    ["CMP-2026-016", "LinkedIn", "2026q1_case-study-globex_linkedin_1200x627", "priya.nair@northwind.example",
-     _url("customers/globex", "linkedin", "Paid-Social", "2026q1-globex-story"), "Approved"],  # uppercase
-    ["CMP-2026-017", "Facebook", "2026q1_case-study-globex_facebook_1200x628", "priya.nair@northwind.example",
-     _url("customers/globex", "facebook", "paid-social", "2026q1-globex-story"), "Live"],
-    ["CMP-2026-018", "Google Ads", "2026q1_pricing_search_rsa", "sofia.rossi@northwind.example",
-     _url("pricing", "google", "cpc", "2026q1-pricing"), "Live"],
-    ["CMP-2026-019", "Reddit", "2026q1_dev-community_reddit_promoted", "jonas.weber@northwind.example",
-     _url("developers", "reddit", "paid-social", "2026q1-dev-community"), "Draft"],
-    ["CMP-2026-020", "Newsletter", "2026q1_pricing_email_announcement", "liam.ortiz@northwind.example",
-     _url("pricing", "newsletter", "email", "2026q1-pricing"), "Approved"],
-    ["CMP-2026-021", "LinkedIn", "2026q1_hiring_linkedin_carousel", "maya.chen@northwind.example",
-     _url("careers", "linkedin", "organic-social", "2026q1-hiring"), "Ready for QA"],
-    ["CMP-2026-022", "Google Ads", "2026q1_competitor_search_rsa", "sofia.rossi@northwind.example",
-     _url("compare", "google", "cpc", "2026q1-competitor", "&utm_medium=cpc"), "Ready for QA"],  # dup
-    ["CMP-2026-023", "Podcast", "2026q1_data-talks_podcast_midroll", "liam.ortiz@northwind.example",
-     _url("podcast", "data-talks", "audio", "2026q1-data-talks"), "Draft"],
-    ["CMP-2026-024", "YouTube", "2026q1_tutorial-series_youtube_preroll", "jonas.weber@northwind.example",
-     _url("tutorials", "youtube", "video", "2026q1-tutorials"), "Approved"],
-    ["CMP-2026-025", "Webinar", "2026q1_webinar-governance_email_invite", "priya.nair@northwind.example",
-     _url("webinars/governance", "Webinar", "email", "2026q1-webinar-governance"), "Draft"],  # uppercase
+    _row(1101, "paid-social", "webinar-dataops", "maya.chen", "webinars/dataops", "linkedin", "paid-social", "Live"),
+    _row(1102, "search", "webinar-dataops", "maya.chen", "webinars/dataops", "google", "cpc", "Live"),
+    _row(1103, "email", "product-update", "liam.ortiz", "blog/q1-product-update", "newsletter", "email", "Approved"),
+    _row(1104, "paid-social", "ebook-lakehouse", "liam.ortiz", "ebooks/lakehouse", "LinkedIn", "paid-social",
+         "Ready for QA"),  # uppercase utm_source
+    _row(1105, "paid-social", "ebook-lakehouse-fb", "priya.nair", "", "", "", "Ready for QA",
+         url=f"{_SITE}/ebooks/lakehouse?utm_source=facebook&utm_campaign=cmp-1105-ebook-lakehouse-fb"),  # no medium
+    _row(1106, "display", "ebook-lakehouse-gdn", "priya.nair", "ebooks/lakehouse", "gdn", "display", "Draft",
+         url=_url("ebooks/lakehouse", "gdn", "display", "cmp-1106-ebook-lakehouse-gdn", "&utm_source=gdn")),  # dup
+    _row(1107, "display", "customer-story", "jonas.weber", "videos/customer-story", "youtube", "video",
+         "Ready for QA", asset="Final banner v2 (1).png"),  # bad asset name
+    _row(1108, "email", "partner-summit", "jonas.weber", "", "", "", "Draft",
+         url='=HYPERLINK("http://x","y")'),  # typed as text: must never become a formula
+    _row(1109, "email", "customer-digest", "maya.chen", "customers/digest", "newsletter", "email", "Live"),
+    _row(1110, "organic-social", "launch-teaser", "sofia.rossi", "launch", "linkedin", "organic-social", "Approved"),
+    _row(1111, "paid-social", "launch", "sofia.rossi", "launch", "linkedin", "paid-social", "Approved"),
+    _row(1112, "search", "launch", "sofia.rossi", "launch", "google", "cpc", "Ready for QA"),
+    _row(1113, "display", "review-push", "liam.ortiz", "reviews", "partner", "referral", "Draft"),
+    _row(1114, "events", "dataops-summit", "jonas.weber", "events/dataops-summit", "partner", "referral", "Draft"),
+    _row(1115, "email", "dataops-summit", "maya.chen", "events/dataops-summit", "newsletter", "email", "Ready for QA"),
+    _row(1116, "paid-social", "globex-story", "priya.nair", "customers/globex", "linkedin", "Paid-Social",
+         "Approved"),  # uppercase utm_medium
+    _row(1117, "paid-social", "globex-story", "priya.nair", "customers/globex", "facebook", "paid-social", "Live"),
+    _row(1118, "search", "pricing", "sofia.rossi", "pricing", "google", "cpc", "Live"),
+    _row(1119, "paid-social", "dev-community", "jonas.weber", "developers", "meta", "paid-social", "Draft"),
+    _row(1120, "email", "pricing", "liam.ortiz", "pricing", "newsletter", "email", "Approved"),
+    _row(1121, "organic-social", "hiring", "maya.chen", "careers", "linkedin", "organic-social", "Ready for QA"),
+    _row(1122, "search", "competitor", "sofia.rossi", "compare", "google", "cpc", "Ready for QA",
+         url=_url("compare", "google", "cpc", "cmp-1122-competitor", "&utm_medium=cpc")),  # dup
+    _row(1123, "blog", "data-talks", "liam.ortiz", "podcast", "blog", "organic", "Draft"),
+    _row(1124, "display", "tutorial-series", "jonas.weber", "tutorials", "youtube", "video", "Approved"),
+    _row(1125, "webinar", "webinar-governance", "priya.nair", "webinars/governance", "Newsletter", "email",
+         "Draft"),  # uppercase utm_source
 ]
 
 
@@ -97,18 +90,19 @@ def seed_utm_tracker(emulator: SheetsEmulator) -> str:
 
 def seed_scale(emulator: SheetsEmulator, n_rows: int) -> str:
     """A tab of `n_rows` well-formed rows for benchmarks."""
-    channels = ["LinkedIn", "Google Ads", "Newsletter", "Facebook", "YouTube"]
+    channels = [("paid-social", "linkedin", "paid-social"), ("search", "google", "cpc"),
+                ("email", "newsletter", "email"), ("display", "gdn", "display")]
     owners = ["maya.chen", "liam.ortiz", "priya.nair", "jonas.weber", "sofia.rossi"]
     rows: list[list[Any]] = [HEADER]
     for n in range(1, n_rows + 1):
-        channel = channels[n % len(channels)]
-        slug = channel.lower().replace(" ", "-")
+        channel, source, medium = channels[n % len(channels)]
+        number = 1000 + n % 9000
         rows.append([
-            f"CMP-S-{n:06d}",
+            f"CMP-{number}-{n}",  # unique keys; the gate's pattern is not what a benchmark measures
             channel,
-            f"2026q2_scale-{n:06d}_{slug}_1200x627",
+            f"CMP-{number}_{channel}_scale-{n}_v1_20261120",
             f"{owners[n % len(owners)]}@northwind.example",
-            _url(f"scale/{n}", slug, "paid-social", f"2026q2-scale-{n:06d}"),
+            _url(f"scale/{n}", source, medium, f"cmp-{number}-scale-{n}"),
             STATUSES[n % len(STATUSES)],
         ])
     emulator.add_spreadsheet(SCALE_ID, f"Scale test ({n_rows} rows)", {SCALE_TAB: rows})

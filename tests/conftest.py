@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import structlog
 
 from connectors.retry import RetryPolicy
 from engine.config import load_config
@@ -12,6 +13,13 @@ from sandbox.environment import Sandbox, SandboxClock
 
 ROOT = Path(__file__).resolve().parent.parent
 START = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_structlog():
+    """A test that configures logging (the demo, the CLI) must not filter the next test's logs."""
+    yield
+    structlog.reset_defaults()
 
 
 @pytest.fixture

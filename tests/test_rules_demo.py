@@ -34,10 +34,10 @@ def task(name: str = "CMP-1234_email_hero-banner_v1_20261124", **fields) -> Reco
 
 
 def row(**fields) -> Record:
-    good = {"Campaign ID": "CMP-2026-012", "Channel": "Google Ads",
-            "Asset": "2026q1_launch_search_rsa", "Owner": "sofia@northwind.example",
+    good = {"Campaign ID": "CMP-1112", "Channel": "search",
+            "Asset": "CMP-1112_search_launch_v1_20261120", "Owner": "sofia@northwind.example",
             "Landing URL": "https://www.northwind-analytics.com/launch?utm_source=google"
-                           "&utm_medium=cpc&utm_campaign=2026q1-launch", "Status": "Ready for QA"}
+                           "&utm_medium=cpc&utm_campaign=cmp-1112-launch", "Status": "Ready for QA"}
     values = {**good, **fields}
     return Record("sheets:utm-tracker", values["Campaign ID"], "https://sheets.example#row=12",
                   values["Asset"], values["Status"], None, values, AT)
@@ -122,7 +122,7 @@ def test_ready_for_web(rules):
 
 def test_utm_qa_on_the_tracker_sheet(rules):
     assert messages(rules, "utm-qa", row(Asset="Final banner v2 (1).png")) == [
-        "The Asset 'Final banner v2 (1).png' must look like 2026q1_webinar-dataops_linkedin_1200x627"]
-    url = "https://www.northwind-analytics.com/x?utm_source=facebook&utm_campaign=2026q1-ebook"
+        "The Asset 'Final banner v2 (1).png' must look like CMP-1234_email_hero-banner_v1_20261124"]
+    url = "https://www.northwind-analytics.com/x?utm_source=facebook&utm_campaign=cmp-1112-ebook"
     assert messages(rules, "utm-qa", row(**{"Landing URL": url})) == ["Landing URL is missing utm_medium"]
     assert render(rules.gate("utm-qa").on_fail.comment or "", {"failures": "- x"}) == "Not ready for QA:\n- x"

@@ -80,14 +80,14 @@ def test_baseline_reads_every_keyed_row_as_a_record(sandbox: Sandbox) -> None:
     assert len(batch.records) == 25
     assert batch.cursor == str(sandbox.emulator.version(sandbox.spreadsheet_id))
     first = batch.records[0]
-    assert first.id == "CMP-2026-001"
+    assert first.id == "CMP-1101"
     assert first.status == "Live"
     assert first.owner == "maya.chen@northwind.example"
-    assert first.name == "2026q1_webinar-dataops_linkedin_1200x627"
+    assert first.name == "CMP-1101_paid-social_webinar-dataops_v1_20261120"
     assert first.url.endswith(f"/edit#gid={UTM_TAB_GID}&range=A2")
     assert first.modified_at == NOW
     assert first.fields["Baton"] == ""  # ragged: the trailing empty cell was omitted on the wire
-    hyperlink = next(r for r in batch.records if r.id == "CMP-2026-008")
+    hyperlink = next(r for r in batch.records if r.id == "CMP-1108")
     assert hyperlink.fields["Landing URL"] == '=HYPERLINK("http://x","y")'  # text, not "y"
 
 
@@ -109,7 +109,7 @@ def test_changed_cycle_is_drive_plus_one_values_read(sandbox: Sandbox) -> None:
     connector = sandbox.connector()
     first = connector.fetch_changes(None, NOW)
     assert first.api_calls == 3  # + the one-time spreadsheets.get for the tab's sheetId
-    sandbox.emulator.set_cell(sandbox.spreadsheet_id, UTM_TAB, KEY, "CMP-2026-003", STATUS, "Live")
+    sandbox.emulator.set_cell(sandbox.spreadsheet_id, UTM_TAB, KEY, "CMP-1103", STATUS, "Live")
     sandbox.emulator.reset_calls()
 
     changed = connector.fetch_changes(first.cursor, NOW)
@@ -117,7 +117,7 @@ def test_changed_cycle_is_drive_plus_one_values_read(sandbox: Sandbox) -> None:
     assert changed.api_calls == 2
     assert dict(sandbox.emulator.calls) == {"drive_files_get": 1, "values_get": 1}
     assert changed.cursor != first.cursor
-    assert next(r for r in changed.records if r.id == "CMP-2026-003").status == "Live"
+    assert next(r for r in changed.records if r.id == "CMP-1103").status == "Live"
 
 
 def test_sort_and_insert_keep_ids_and_fingerprints(sandbox: Sandbox) -> None:
@@ -125,39 +125,39 @@ def test_sort_and_insert_keep_ids_and_fingerprints(sandbox: Sandbox) -> None:
     before = {r.id: r.fingerprint for r in connector.fetch_changes(None, NOW).records}
     em, sid = sandbox.emulator, sandbox.spreadsheet_id
     em.sort_rows(sid, UTM_TAB, "Owner", descending=True)
-    em.insert_row(sid, UTM_TAB, 1, ["CMP-2026-100", "LinkedIn", "2026q1_new_linkedin_1200x627",
+    em.insert_row(sid, UTM_TAB, 1, ["CMP-1199", "paid-social", "CMP-1199_paid-social_new_v1_20261124",
                                     "maya.chen@northwind.example", "https://x.example", "Draft"])
-    em.set_cell(sid, UTM_TAB, KEY, "CMP-2026-010", "Channel", "X")
+    em.set_cell(sid, UTM_TAB, KEY, "CMP-1110", "Channel", "X")
 
     after = {r.id: r for r in connector.fetch_changes(None, NOW).records}
 
-    assert set(after) == set(before) | {"CMP-2026-100"}
+    assert set(after) == set(before) | {"CMP-1199"}
     changed = {k for k in before if after[k].fingerprint != before[k]}
-    assert changed == {"CMP-2026-010"}
-    assert after["CMP-2026-001"].url.endswith(f"range=A{sandbox.row('CMP-2026-001') + 1}")
+    assert changed == {"CMP-1110"}
+    assert after["CMP-1101"].url.endswith(f"range=A{sandbox.row('CMP-1101') + 1}")
 
 
 def test_writing_the_baton_column_does_not_change_fingerprints(sandbox: Sandbox) -> None:
     connector = sandbox.connector()
     before = {r.id: r.fingerprint for r in connector.fetch_changes(None, NOW).records}
     connector.write_back([Action(key="v1", kind=ActionKind.SET_FIELD, source="sheets:utm",
-                                 record_id="CMP-2026-004", gate_id="utm", value="FAIL: uppercase")])
+                                 record_id="CMP-1104", gate_id="utm", value="FAIL: uppercase")])
     after = {r.id: r for r in connector.fetch_changes(None, NOW).records}
-    assert after["CMP-2026-004"].fields["Baton"] == "FAIL: uppercase"
+    assert after["CMP-1104"].fields["Baton"] == "FAIL: uppercase"
     assert {k: r.fingerprint for k, r in after.items()} == before
 
 
 def test_changed_at_column_gives_modified_at(sandbox: Sandbox) -> None:
     em, sid = sandbox.emulator, sandbox.spreadsheet_id
-    em.set_cell(sid, UTM_TAB, KEY, "CMP-2026-002", "Baton", "2026-02-27 14:30")
-    em.set_cell(sid, UTM_TAB, KEY, "CMP-2026-003", "Baton", "yesterday-ish")
+    em.set_cell(sid, UTM_TAB, KEY, "CMP-1102", "Baton", "2026-02-27 14:30")
+    em.set_cell(sid, UTM_TAB, KEY, "CMP-1103", "Baton", "yesterday-ish")
     em.sheet(sid, UTM_TAB).ensure(0, BATON_COL).value = "Changed"
     connector = sandbox.connector(changed_at_column="Changed", baton_column="")
     with capture_logs() as logs:
         records = {r.id: r for r in connector.fetch_changes(None, NOW).records}
-    assert records["CMP-2026-002"].modified_at == datetime(2026, 2, 27, 14, 30, tzinfo=UTC)
-    assert records["CMP-2026-003"].modified_at == NOW
-    assert any(e["event"] == "sheets.bad_row" and e["key"] == "CMP-2026-003" for e in logs)
+    assert records["CMP-1102"].modified_at == datetime(2026, 2, 27, 14, 30, tzinfo=UTC)
+    assert records["CMP-1103"].modified_at == NOW
+    assert any(e["event"] == "sheets.bad_row" and e["key"] == "CMP-1103" for e in logs)
 
 
 def test_bad_rows_and_headers_warn_once_and_never_crash(sandbox: Sandbox) -> None:
@@ -168,7 +168,7 @@ def test_bad_rows_and_headers_warn_once_and_never_crash(sandbox: Sandbox) -> Non
     sheet.ensure(0, 8).value = "Channel"  # ... I1 a duplicate header
     sheet.ensure(3, 7).value = "stray"  # a value under the blank header (ragged beyond it)
     em.insert_row(sid, UTM_TAB, 5, ["", "LinkedIn", "no-key-asset", "", "", "Draft"])
-    em.insert_row(sid, UTM_TAB, 6, ["CMP-2026-001", "Copy", "dup", "", "", "Live"])
+    em.insert_row(sid, UTM_TAB, 6, ["CMP-1101", "Copy", "dup", "", "", "Live"])
     connector = sandbox.connector()
 
     with capture_logs() as logs:
@@ -176,13 +176,13 @@ def test_bad_rows_and_headers_warn_once_and_never_crash(sandbox: Sandbox) -> Non
     warnings = [e for e in logs if e["log_level"] == "warning"]
 
     assert len(records) == 25
-    assert next(r for r in records if r.id == "CMP-2026-001").fields["Channel"] == "LinkedIn"
+    assert next(r for r in records if r.id == "CMP-1101").fields["Channel"] == "paid-social"
     by_reason = {(e["event"], e.get("row"), e.get("key")): e for e in warnings}
     assert ("sheets.bad_header", 1, None) in {(e["event"], e["row"], e.get("key")) for e in warnings}
     assert {e["column"] for e in warnings if e["event"] == "sheets.bad_header"} == {"H", "I"}
     assert ("sheets.bad_row", 6, None) in by_reason  # no key
-    assert "duplicate key" in by_reason[("sheets.bad_row", 7, "CMP-2026-001")]["reason"]
-    assert "without a header" in by_reason[("sheets.bad_row", 4, "CMP-2026-003")]["reason"]
+    assert "duplicate key" in by_reason[("sheets.bad_row", 7, "CMP-1101")]["reason"]
+    assert "without a header" in by_reason[("sheets.bad_row", 4, "CMP-1103")]["reason"]
     assert all(e["tab"] == UTM_TAB and e["source"] == "sheets:utm" for e in warnings)
 
     with capture_logs() as again:  # the same problems are not logged every cycle
@@ -211,52 +211,52 @@ def test_unknown_tab_spreadsheet_and_permission(sandbox: Sandbox) -> None:
 def test_all_actions_of_a_call_go_in_one_batch_update(sandbox: Sandbox) -> None:
     connector = sandbox.connector()
     connector.fetch_changes(None, NOW)
-    actions = [comment(f"c{n}", f"CMP-2026-{n:03d}") for n in range(1, 11)]
-    actions += [Action(key="s1", kind=ActionKind.SET_FIELD, source="sheets:utm", record_id="CMP-2026-011",
+    actions = [comment(f"c{n}", f"CMP-{1100 + n}") for n in range(1, 11)]
+    actions += [Action(key="s1", kind=ActionKind.SET_FIELD, source="sheets:utm", record_id="CMP-1111",
                        gate_id="utm", value="FAIL"),
-                comment("gone", "CMP-2026-999")]
+                comment("gone", "CMP-9999")]
     sandbox.emulator.reset_calls()
 
     results = connector.write_back(actions)
 
     assert sandbox.emulator.calls["batch_update"] == 1
     assert [r.ok for r in results] == [True] * 11 + [False]
-    assert results[-1].error == "row 'CMP-2026-999' is no longer in the sheet"
+    assert results[-1].error == "row 'CMP-9999' is no longer in the sheet"
     assert results[0].remote_id == "c1"
     for n in range(1, 11):
-        note = sandbox.status_note(f"CMP-2026-{n:03d}")
+        note = sandbox.status_note(f"CMP-{1100 + n}")
         assert note is not None and idempotency_marker(f"c{n}") in note
 
 
 def test_note_lands_on_the_right_row_after_a_sort_between_read_and_write(sandbox: Sandbox) -> None:
     connector = sandbox.connector()
     connector.fetch_changes(None, NOW)
-    row_before = sandbox.row("CMP-2026-005")
+    row_before = sandbox.row("CMP-1105")
     sandbox.emulator.sort_rows(sandbox.spreadsheet_id, UTM_TAB, "Asset", descending=True)
-    sandbox.emulator.insert_row(sandbox.spreadsheet_id, UTM_TAB, 1, ["CMP-2026-200", "Ads", "a", "", "", "Draft"])
-    assert sandbox.row("CMP-2026-005") != row_before
+    sandbox.emulator.insert_row(sandbox.spreadsheet_id, UTM_TAB, 1, ["CMP-1200", "Ads", "a", "", "", "Draft"])
+    assert sandbox.row("CMP-1105") != row_before
 
-    [result] = connector.write_back([comment("k5", "CMP-2026-005", "utm_medium is missing")])
+    [result] = connector.write_back([comment("k5", "CMP-1105", "utm_medium is missing")])
 
     assert result.ok
     notes = sandbox.emulator.notes(sandbox.spreadsheet_id, UTM_TAB)
-    assert list(notes) == [(sandbox.row("CMP-2026-005"), STATUS_COL)]
-    assert "utm_medium is missing" in notes[(sandbox.row("CMP-2026-005"), STATUS_COL)]
+    assert list(notes) == [(sandbox.row("CMP-1105"), STATUS_COL)]
+    assert "utm_medium is missing" in notes[(sandbox.row("CMP-1105"), STATUS_COL)]
 
 
 def test_formula_text_is_written_as_text(sandbox: Sandbox) -> None:
     connector = sandbox.connector()
-    record = next(r for r in connector.fetch_changes(None, NOW).records if r.id == "CMP-2026-008")
+    record = next(r for r in connector.fetch_changes(None, NOW).records if r.id == "CMP-1108")
     echoed = record.fields["Landing URL"]
     actions = [
-        comment("h1", "CMP-2026-008", f"Landing URL is not a URL: {echoed}"),
-        Action(key="h2", kind=ActionKind.SET_FIELD, source="sheets:utm", record_id="CMP-2026-008",
+        comment("h1", "CMP-1108", f"Landing URL is not a URL: {echoed}"),
+        Action(key="h2", kind=ActionKind.SET_FIELD, source="sheets:utm", record_id="CMP-1108",
                gate_id="utm", value=echoed),
-        Action(key="h3", kind=ActionKind.SET_FIELD, source="sheets:utm", record_id="CMP-2026-009",
+        Action(key="h3", kind=ActionKind.SET_FIELD, source="sheets:utm", record_id="CMP-1109",
                gate_id="utm", field="Asset", value="+1-2"),
-        Action(key="h4", kind=ActionKind.MOVE_STATUS, source="sheets:utm", record_id="CMP-2026-010",
+        Action(key="h4", kind=ActionKind.MOVE_STATUS, source="sheets:utm", record_id="CMP-1110",
                gate_id="utm", value="=IMPORTXML(\"http://evil\",\"//a\")"),
-        Action(key="h5", kind=ActionKind.SET_FIELD, source="sheets:utm", record_id="CMP-2026-011",
+        Action(key="h5", kind=ActionKind.SET_FIELD, source="sheets:utm", record_id="CMP-1111",
                gate_id="utm", value="@SUM(A1)"),
     ]
     assert all(r.ok for r in connector.write_back(actions))
@@ -264,16 +264,16 @@ def test_formula_text_is_written_as_text(sandbox: Sandbox) -> None:
     em, sid = sandbox.emulator, sandbox.spreadsheet_id
     assert em.formula_cells(sid) == []
     values = em.values(sid, UTM_TAB)
-    assert values[sandbox.row("CMP-2026-008")][BATON_COL] == '=HYPERLINK("http://x","y")'
-    assert values[sandbox.row("CMP-2026-009")][2] == "+1-2"
-    assert values[sandbox.row("CMP-2026-010")][STATUS_COL].startswith("=IMPORTXML")
-    assert em.raw_cell(sid, UTM_TAB, sandbox.row("CMP-2026-011"), BATON_COL).value == "@SUM(A1)"
+    assert values[sandbox.row("CMP-1108")][BATON_COL] == '=HYPERLINK("http://x","y")'
+    assert values[sandbox.row("CMP-1109")][2] == "+1-2"
+    assert values[sandbox.row("CMP-1110")][STATUS_COL].startswith("=IMPORTXML")
+    assert em.raw_cell(sid, UTM_TAB, sandbox.row("CMP-1111"), BATON_COL).value == "@SUM(A1)"
 
 
 def test_own_notes_do_not_cause_a_reread_but_status_moves_and_other_edits_do(sandbox: Sandbox) -> None:
     connector = sandbox.connector()
     cursor = connector.fetch_changes(None, NOW).cursor
-    connector.write_back([comment("o1", "CMP-2026-004")])
+    connector.write_back([comment("o1", "CMP-1104")])
     sandbox.emulator.reset_calls()
 
     idle = connector.fetch_changes(cursor, NOW)
@@ -281,51 +281,51 @@ def test_own_notes_do_not_cause_a_reread_but_status_moves_and_other_edits_do(san
     assert idle.cursor == str(sandbox.emulator.version(sandbox.spreadsheet_id))
 
     # someone edits between our read and our write: the next cycle must read the tab again
-    sandbox.emulator.set_cell(sandbox.spreadsheet_id, UTM_TAB, KEY, "CMP-2026-006", STATUS, "Live")
-    connector.write_back([comment("o2", "CMP-2026-006")])
+    sandbox.emulator.set_cell(sandbox.spreadsheet_id, UTM_TAB, KEY, "CMP-1106", STATUS, "Live")
+    connector.write_back([comment("o2", "CMP-1106")])
     changed = connector.fetch_changes(idle.cursor, NOW)
-    assert next(r for r in changed.records if r.id == "CMP-2026-006").status == "Live"
+    assert next(r for r in changed.records if r.id == "CMP-1106").status == "Live"
 
     # a bounce is a real status change: it is read back
     connector.write_back([Action(key="m1", kind=ActionKind.MOVE_STATUS, source="sheets:utm",
-                                 record_id="CMP-2026-004", gate_id="utm", value="Draft")])
+                                 record_id="CMP-1104", gate_id="utm", value="Draft")])
     bounced = connector.fetch_changes(changed.cursor, NOW)
-    assert next(r for r in bounced.records if r.id == "CMP-2026-004").status == "Draft"
+    assert next(r for r in bounced.records if r.id == "CMP-1104").status == "Draft"
 
 
 def test_write_back_is_four_calls_and_notes_merge_and_resolve(sandbox: Sandbox) -> None:
     connector = sandbox.connector()
     connector.fetch_changes(None, NOW)
-    row = sandbox.row("CMP-2026-004")
+    row = sandbox.row("CMP-1104")
     before = dict(connector.api_calls())
 
-    connector.write_back([comment("a", "CMP-2026-004", "uppercase utm_source", gate="utm")])
+    connector.write_back([comment("a", "CMP-1104", "uppercase utm_source", gate="utm")])
     assert delta(dict(connector.api_calls()), before) == {
         "drive.files.get": 2, "sheets.spreadsheets.get": 1, "sheets.spreadsheets.batchUpdate": 1}
-    person = "Asked legal, wait.\n\n" + (sandbox.status_note("CMP-2026-004") or "")
+    person = "Asked legal, wait.\n\n" + (sandbox.status_note("CMP-1104") or "")
     sandbox.emulator.set_note(sandbox.spreadsheet_id, UTM_TAB, row, STATUS_COL, person)
-    connector.write_back([comment("b", "CMP-2026-004", "asset name", gate="naming")])
-    connector.write_back([comment("a", "CMP-2026-004", "uppercase utm_source", gate="utm")])  # again
-    note = sandbox.status_note("CMP-2026-004") or ""
+    connector.write_back([comment("b", "CMP-1104", "asset name", gate="naming")])
+    connector.write_back([comment("a", "CMP-1104", "uppercase utm_source", gate="utm")])  # again
+    note = sandbox.status_note("CMP-1104") or ""
     assert note.startswith("Asked legal, wait.")
     assert note.count("[baton:a]") == 1 and "[baton:b]" in note
 
     [resolved] = connector.write_back([Action(key="r", kind=ActionKind.RESOLVE, source="sheets:utm",
-                                              record_id="CMP-2026-004", gate_id="utm", resolves="a")])
+                                              record_id="CMP-1104", gate_id="utm", resolves="a")])
     assert resolved.ok
-    note = sandbox.status_note("CMP-2026-004") or ""
+    note = sandbox.status_note("CMP-1104") or ""
     assert "[baton:a]" not in note and "[baton:b]" in note and "Asked legal" in note
 
     sandbox.emulator.set_note(sandbox.spreadsheet_id, UTM_TAB, row, STATUS_COL, None)
-    connector.write_back([comment("c", "CMP-2026-004")])
+    connector.write_back([comment("c", "CMP-1104")])
     connector.write_back([Action(key="r2", kind=ActionKind.RESOLVE, source="sheets:utm",
-                                 record_id="CMP-2026-004", gate_id="utm", resolves="c")])
-    assert sandbox.status_note("CMP-2026-004") is None
+                                 record_id="CMP-1104", gate_id="utm", resolves="c")])
+    assert sandbox.status_note("CMP-1104") is None
 
 
 def test_write_back_without_a_previous_read(sandbox: Sandbox) -> None:
-    [result] = sandbox.connector().write_back([comment("x", "CMP-2026-002")])
-    assert result.ok and "[baton:x]" in (sandbox.status_note("CMP-2026-002") or "")
+    [result] = sandbox.connector().write_back([comment("x", "CMP-1102")])
+    assert result.ok and "[baton:x]" in (sandbox.status_note("CMP-1102") or "")
 
 
 # ---------------------------------------------------------------- failures and retries
@@ -345,7 +345,7 @@ def test_429_then_success(sandbox: Sandbox) -> None:
 def test_quota_storm_gives_up_after_bounded_attempts(sandbox: Sandbox) -> None:
     connector = sandbox.connector(attempts=4)
     connector.fetch_changes(None, NOW)
-    sandbox.emulator.set_cell(sandbox.spreadsheet_id, UTM_TAB, KEY, "CMP-2026-001", STATUS, "Draft")
+    sandbox.emulator.set_cell(sandbox.spreadsheet_id, UTM_TAB, KEY, "CMP-1101", STATUS, "Draft")
     sandbox.emulator.faults.add("values_get", **quota_fault(times=50))
     sandbox.emulator.reset_calls()
     with pytest.raises(RateLimited):
@@ -361,14 +361,14 @@ def test_writes_retry_429_but_not_5xx(sandbox: Sandbox) -> None:
     connector = sandbox.connector()
     connector.fetch_changes(None, NOW)
     sandbox.emulator.faults.add("batch_update", status=429, body=google_error(429))
-    [ok] = connector.write_back([comment("w1", "CMP-2026-001")])
+    [ok] = connector.write_back([comment("w1", "CMP-1101")])
     assert ok.ok and sandbox.emulator.calls["batch_update"] == 2
 
     sandbox.emulator.faults.add("batch_update", status=500, body=google_error(500))
-    [failed] = connector.write_back([comment("w2", "CMP-2026-002")])
+    [failed] = connector.write_back([comment("w2", "CMP-1102")])
     assert not failed.ok and failed.retryable
     assert sandbox.emulator.calls["batch_update"] == 3  # not repeated blindly
-    assert "[baton:w2]" not in (sandbox.status_note("CMP-2026-002") or "")
+    assert "[baton:w2]" not in (sandbox.status_note("CMP-1102") or "")
 
 
 def test_expired_token_is_refreshed_and_the_private_key_never_logged(
@@ -381,7 +381,7 @@ def test_expired_token_is_refreshed_and_the_private_key_never_logged(
         connector = sandbox.connector(attempts=2)
         batch = connector.fetch_changes(None, NOW)
         sandbox.emulator.expire_tokens()
-        connector.write_back([comment("t", "CMP-2026-001")])
+        connector.write_back([comment("t", "CMP-1101")])
         sandbox.emulator.faults.add("values_get", times=5, status=400, body=google_error(400, "bad"))
         with pytest.raises(SourceError):
             connector.fetch_changes("0", NOW)
@@ -412,7 +412,7 @@ def test_key_file_problems_are_config_errors_without_the_key(sandbox: Sandbox, t
 
 def test_status_history_and_find_written_are_empty(sandbox: Sandbox) -> None:
     connector = sandbox.connector()
-    assert connector.status_history(["CMP-2026-001"], None) == {}
-    assert connector.find_written([comment("x", "CMP-2026-001")]) == {}
+    assert connector.status_history(["CMP-1101"], None) == {}
+    assert connector.find_written([comment("x", "CMP-1101")]) == {}
 
 

@@ -191,13 +191,13 @@ def test_unauthenticated_calls_are_refused(google: Google) -> None:
 def test_user_edits_sort_insert_delete(google: Google) -> None:
     em = google.emulator
     sid = seed_utm_tracker(em)
-    em.set_note(sid, UTM_TAB, em.row_of(sid, UTM_TAB, "Campaign ID", "CMP-2026-001"), 5, "n")
+    em.set_note(sid, UTM_TAB, em.row_of(sid, UTM_TAB, "Campaign ID", "CMP-1101"), 5, "n")
     em.sort_rows(sid, UTM_TAB, "Campaign ID", descending=True)
-    row = em.row_of(sid, UTM_TAB, "Campaign ID", "CMP-2026-001")
+    row = em.row_of(sid, UTM_TAB, "Campaign ID", "CMP-1101")
     assert row == 25 and em.note(sid, UTM_TAB, row, 5) == "n"
     em.insert_row(sid, UTM_TAB, 1, ["CMP-NEW"])
     em.delete_row(sid, UTM_TAB, 2)
-    assert [r[0] for r in em.values(sid, UTM_TAB)[:3]] == ["Campaign ID", "CMP-NEW", "CMP-2026-024"]
+    assert [r[0] for r in em.values(sid, UTM_TAB)[:3]] == ["Campaign ID", "CMP-NEW", "CMP-1124"]
     assert em.sheet(sid, UTM_TAB).sheet_id == UTM_TAB_GID
     assert len(em.values(seed_scale(em, 50), "Scale")) == 51
 
