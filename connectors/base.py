@@ -107,7 +107,8 @@ class Connector(Protocol):
     def status_history(
         self, record_ids: Sequence[str], since: datetime | None
     ) -> Mapping[str, Sequence[StatusChange]]:
-        """Status changes per record after `since`, oldest first; {} where the tool keeps none."""
+        """Status changes per record at or after `since` (whole-second history: inclusive),
+        oldest first; {} where the tool keeps none."""
 
     def write_back(self, actions: Sequence[Action]) -> Sequence[ActionResult]:
         """Write actions, batched where the API allows; one result per action, in order."""

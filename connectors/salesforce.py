@@ -537,7 +537,7 @@ class SalesforceConnector:
         base = (f"SELECT {parent}, OldValue, NewValue, CreatedDate FROM {table} "
                 f"WHERE Field = {soql_quote(self.source.status_field)}")
         if since is not None:
-            base += f" AND CreatedDate > {soql_datetime(since)}"
+            base += f" AND CreatedDate >= {soql_datetime(since)}"
         ids = list(by_prefix.values())
         if since is not None and len(ids) > 3 * IDS_PER_QUERY:
             queries = [base + " ORDER BY CreatedDate, Id"]

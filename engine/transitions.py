@@ -43,7 +43,10 @@ def _observe(record: Record, previous: KnownRecord | None, changes: Sequence[Sta
              now: datetime) -> Observed:
     last_status = previous.status if previous else None
     since = previous.status_since if previous else None
-    hops = sorted((c for c in changes if since is None or c.at > since), key=lambda c: c.at)
+    # History has whole seconds: a change in the same second as the known status is new unless
+    # it is the very change that set the known status.
+    hops = sorted((c for c in changes if since is None or c.at > since
+                   or (c.at == since and c.to_status != last_status)), key=lambda c: c.at)
     if hops and record.status is not None and hops[-1].to_status == record.status:
         transitions = []
         from_status = last_status

@@ -42,11 +42,12 @@ class OwnerKind(StrEnum):
     OWNER = "owner"  # the record's owner / assignee
     USER = "user"  # a named user: id, email or name, resolved by the connector
     QUEUE = "queue"  # a queue (Salesforce) or a designated remediation owner
+    MANAGER = "manager"  # the owner's manager, where the tool knows it (Salesforce User.ManagerId)
 
 
 @dataclass(frozen=True, slots=True)
 class OwnerRef:
-    """Who a task goes to: `owner`, `user:<id|email|name>` or `queue:<name>`."""
+    """Who a task goes to: `owner`, `manager`, `user:<id|email|name>` or `queue:<name>`."""
 
     kind: OwnerKind
     value: str | None = None
@@ -55,13 +56,14 @@ class OwnerRef:
     def parse(cls, text: str) -> OwnerRef:
         """Raises ValueError with what was expected."""
         raw = text.strip()
-        if raw == "owner":
-            return cls(OwnerKind.OWNER)
+        if raw in ("owner", "manager"):
+            return cls(OwnerKind(raw))
         kind, _, value = raw.partition(":")
         if kind in ("user", "queue") and value.strip():
             return cls(OwnerKind(kind), value.strip())
         raise ValueError(
-            "expected 'owner', 'user:<id, email or name>' or 'queue:<name>', found " + repr(text)
+            "expected 'owner', 'manager', 'user:<id, email or name>' or 'queue:<name>', found "
+            + repr(text)
         )
 
     def __str__(self) -> str:

@@ -134,7 +134,7 @@ def test_hops_between_two_polls_come_from_field_history(sf_sandbox: SfSandbox) -
         ("MQL", "Working - Contacted", worked_at), ("Working - Contacted", "SQL", qualified_at)]
     assert all(c.time_source == TimeSource.HISTORY for c in changes)
     assert sf_sandbox.demo.lead_ids[1] not in history
-    later = connector.status_history([lead], since=worked_at)
+    later = connector.status_history([lead], since=worked_at + timedelta(seconds=1))  # since is inclusive
     assert [c.to_status for c in later[lead]] == ["SQL"]
 
 
