@@ -739,3 +739,28 @@ def _remove_block(note: str, key: str) -> str:
     own, blocks = _parse_note(note)
     blocks.pop(key, None)
     return _render_note(own, blocks)
+
+
+def write_rows(settings: SheetsSettings, secrets: Secrets, spreadsheet_id: str, tab: str,
+               rows: Sequence[Sequence[Any]], retry: RetryPolicy | None = None) -> None:
+    """Replace a tab's values with `rows` (the KPI tab of `baton report --to-sheet`).
+
+    The tab is created when missing. Every value goes as RAW: a KPI label or a record name that
+    starts with `=` stays text.
+    """
+    client = SheetsClient(settings, secrets, retry or RetryPolicy())
+    what = f"spreadsheet {spreadsheet_id}, tab {tab!r}"
+    meta = client.execute("spreadsheets.get", lambda: client.sheets.spreadsheets().get(
+        spreadsheetId=spreadsheet_id, fields="sheets(properties(sheetId,title))"), what=what)
+    titles = {s["properties"]["title"] for s in meta.get("sheets", [])}
+    if tab not in titles:
+        client.execute("spreadsheets.batchUpdate", lambda: client.sheets.spreadsheets().batchUpdate(
+            spreadsheetId=spreadsheet_id, body={"requests": [{"addSheet": {"properties": {"title": tab}}}]}),
+            what=what, write=True)
+    quoted = "'" + tab.replace("'", "''") + "'"
+    client.execute("values.clear", lambda: client.sheets.spreadsheets().values().clear(
+        spreadsheetId=spreadsheet_id, range=quoted, body={}), what=what, write=True)
+    client.execute("values.update", lambda: client.sheets.spreadsheets().values().update(
+        spreadsheetId=spreadsheet_id, range=f"{quoted}!A1", valueInputOption="RAW",
+        body={"values": [[("" if v is None else str(v)) for v in row] for row in rows]}),
+        what=what, write=True)

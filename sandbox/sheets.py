@@ -610,8 +610,14 @@ class SheetsEmulator(Emulator):
                 writes.extend(self._plan_update_cells(book, n, spec))
             elif kind == "repeatCell":
                 writes.extend(self._plan_repeat_cell(book, n, spec))
+            elif kind == "addSheet":
+                continue  # applied below, after every request was checked
             else:
                 raise GoogleApiError(400, f"Invalid requests[{n}]: the sandbox does not emulate {kind}")
+        replies: list[dict[str, Any]] = []
+        for item in requests:
+            spec = item.get("addSheet")
+            replies.append({"addSheet": {"properties": self._add_sheet(book, spec)}} if spec else {})
         for sheet, row, col, field_name, value in writes:
             cell = sheet.ensure(row, col)
             if field_name == "note":
@@ -619,7 +625,30 @@ class SheetsEmulator(Emulator):
             else:
                 cell.value, cell.formula = value.value, value.formula
         self._touch(book)
-        return Response(200, {"spreadsheetId": book.spreadsheet_id, "replies": [{} for _ in requests]})
+        return Response(200, {"spreadsheetId": book.spreadsheet_id, "replies": replies})
+
+    def _add_sheet(self, book: Spreadsheet, spec: dict[str, Any]) -> dict[str, Any]:
+        title = ((spec or {}).get("properties") or {}).get("title") or f"Sheet{len(book.sheets) + 1}"
+        if any(sheet.title == title for sheet in book.sheets):
+            raise GoogleApiError(400, f'Invalid requests[0].addSheet: A sheet with the name "{title}" '
+                                      "already exists. Please enter another name.")
+        sheet = Sheet(next(self._sheet_ids), title)
+        sheet.rows, sheet.row_count, sheet.column_count = [], 1000, 26
+        book.sheets.append(sheet)
+        return sheet.properties(len(book.sheets) - 1)
+
+    @route("POST", r"/v4/spreadsheets/(?P<sid>[^/:]+)/values/(?P<range>[^/:]+):clear", name="values_clear")
+    def values_clear(self, request: Request) -> Response:
+        caller = self._caller(request, "values_clear")
+        book = self._book(request.params["sid"], caller)
+        grid = parse_a1(book, unquote(request.params["range"]))
+        r0, r1, c0, c1 = grid.bounded()
+        for row in grid.sheet.rows[r0:r1]:
+            for col in range(c0, min(c1, len(row))):
+                if row[col] is not None:
+                    row[col].value, row[col].formula = None, None
+        self._touch(book)
+        return Response(200, {"spreadsheetId": book.spreadsheet_id, "clearedRange": grid.a1()})
 
     def _fields(self, n: int, kind: str, spec: dict[str, Any]) -> set[str]:
         fields = {f.strip() for f in (spec.get("fields") or "").split(",") if f.strip()}
