@@ -238,7 +238,7 @@ def _now() -> datetime:
 def command_demo(args: argparse.Namespace) -> int:
     from sandbox.demo import run_demo
 
-    return run_demo(args.config, cycles=args.cycles, workdir=args.workdir)
+    return run_demo(args.config, workdir=args.workdir)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -260,7 +260,6 @@ def build_parser() -> argparse.ArgumentParser:
     check.set_defaults(handler=command_check)
 
     demo = commands.add_parser("demo", parents=[common], help="run the whole loop on the built-in sandbox")
-    demo.add_argument("--cycles", type=int, default=4)
     demo.add_argument("--workdir", type=Path, default=None,
                       help="where the demo keeps its state (default: a temporary folder)")
     demo.set_defaults(handler=command_demo)

@@ -142,7 +142,7 @@ def script(sandbox: Sandbox, cast: Cast) -> list[Scene]:
     ]
 
 
-def run_demo(config_path: Path, *, cycles: int = 0, workdir: Path | None = None,
+def run_demo(config_path: Path, *, workdir: Path | None = None,
              scorecard: Path = Path("baton-demo-scorecard.html"),
              out: Callable[[str], None] = print) -> int:
     """Play the scripted morning; returns 0 when every expected write-back was made."""
