@@ -54,6 +54,7 @@ from connectors.base import (
     ChangeBatch,
     Record,
     StatusChange,
+    TimeSource,
     idempotency_marker,
 )
 from connectors.budget import RateBudget
@@ -543,6 +544,7 @@ class SheetsConnector:
                 continue
             first_row_of[key] = row_number
             fields = {name: (cells[i] if i < len(cells) else "") for name, i in columns.items()}
+            modified_at, modified_source = self._modified_at(fields, row_number, key, now)
             records.append(Record(
                 source=self.source_id,
                 id=key,
@@ -552,22 +554,25 @@ class SheetsConnector:
                 status=fields[status_name].strip() or None,
                 owner=(fields.get(owner_col) or "").strip() or None if owner_col else None,
                 fields=fields,
-                modified_at=self._modified_at(fields, row_number, key, now),
+                modified_at=modified_at,
                 fingerprint=_fingerprint(fingerprinted, fields),
+                modified_source=modified_source,
             ))
         return records
 
-    def _modified_at(self, fields: Mapping[str, str], row: int, key: str, now: datetime) -> datetime:
+    def _modified_at(self, fields: Mapping[str, str], row: int, key: str,
+                     now: datetime) -> tuple[datetime, TimeSource]:
+        """The team's "changed at" column when it has one; else the poll time, said so."""
         column = self._source.changed_at_column
         text = (fields.get(column) or "").strip() if column else ""
         if not text:
-            return now
+            return now, TimeSource.POLL
         when = _parse_when(text, self._zone or ZoneInfo("UTC"))
         if when is None:
             self._warn("sheets.bad_row", row=row, key=key,
                        reason=f"{column!r} is not a date/time ({text[:40]!r}); the poll time is used")
-            return now
-        return when
+            return now, TimeSource.POLL
+        return when, TimeSource.COLUMN
 
     def _warn(self, event: str, **context: Any) -> None:
         """Log a data problem once while it lasts: again only after it was gone for a read."""

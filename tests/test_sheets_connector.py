@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from structlog.testing import capture_logs
 
-from connectors.base import Action, ActionKind, idempotency_marker
+from connectors.base import Action, ActionKind, TimeSource, idempotency_marker
 from connectors.errors import AuthError, RateLimited, SourceError, TransientError
 from connectors.retry import RetryPolicy
 from connectors.sheets import SheetsClient, SheetsConnector
@@ -156,7 +156,9 @@ def test_changed_at_column_gives_modified_at(sandbox: Sandbox) -> None:
     with capture_logs() as logs:
         records = {r.id: r for r in connector.fetch_changes(None, NOW).records}
     assert records["CMP-1102"].modified_at == datetime(2026, 2, 27, 14, 30, tzinfo=UTC)
+    assert records["CMP-1102"].modified_source == TimeSource.COLUMN
     assert records["CMP-1103"].modified_at == NOW
+    assert records["CMP-1103"].modified_source == TimeSource.POLL
     assert any(e["event"] == "sheets.bad_row" and e["key"] == "CMP-1103" for e in logs)
 
 
