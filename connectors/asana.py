@@ -63,6 +63,7 @@ from connectors.errors import (
 )
 from connectors.retry import RetryPolicy, parse_retry_after
 from engine.config import AsanaSettings, AsanaSource, Secrets
+from engine.crashpoints import crashpoint
 
 log = structlog.get_logger()
 T = TypeVar("T")
@@ -621,7 +622,9 @@ class AsanaConnector:
                 results[action.key] = ActionResult(action.key, False, error=str(error),
                                                    retryable=isinstance(error, TransientError))
         fallbacks: list[tuple[Action, dict[str, Any]]] = []
-        for chunk in _chunks(planned, BATCH_SIZE):
+        for number, chunk in enumerate(_chunks(planned, BATCH_SIZE)):
+            if number:
+                crashpoint("between_writes")
             for (action, request), result in self._send(chunk):
                 if (action.kind is ActionKind.RESOLVE and request["method"] == "put"
                         and not result.ok and "404" in (result.error or "")):
@@ -689,6 +692,11 @@ class AsanaConnector:
             if not action.field:
                 raise SourceError(f"action {action.key}: SET_FIELD without a field")
             return self._put_field(task, action.field, action.value)
+        if action.kind is ActionKind.REASSIGN:
+            assignee = self._assignee(task, action.assignee)
+            if not assignee:
+                raise SourceError(f"action {action.key}: no Asana user for {action.assignee!r}")
+            return {"relative_path": f"/tasks/{task}", "method": "put", "data": {"assignee": assignee}}
         if action.kind is ActionKind.RESOLVE:
             if action.resolves:
                 return {"relative_path": f"/tasks/{action.resolves}", "method": "put",

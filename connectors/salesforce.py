@@ -600,8 +600,8 @@ class SalesforceConnector:
                                               retryable=retryable)
             else:
                 remote = created.get(index) or action.resolves or (
-                    action.record_id if action.kind in (ActionKind.MOVE_STATUS,
-                                                        ActionKind.SET_FIELD) else None)
+                    action.record_id if action.kind in (ActionKind.MOVE_STATUS, ActionKind.SET_FIELD,
+                                                        ActionKind.REASSIGN) else None)
                 results[index] = ActionResult(action.key, True, remote_id=remote)
         return [result for result in results if result is not None]
 
@@ -727,6 +727,9 @@ class SalesforceConnector:
             if not action.field:
                 raise PayloadError("SET_FIELD action without a field name")
             return [_Op(obj, {action.field: action.value}, record_id=action.record_id)]
+        if action.kind == ActionKind.REASSIGN:
+            owner = self._resolve_assignee(action.assignee, owners.get(action.record_id[:15]))
+            return [_Op(obj, {"OwnerId": owner}, record_id=action.record_id)]
         if action.kind == ActionKind.RESOLVE:
             ops = []
             if action.resolves and action.resolves.startswith("00T"):
@@ -744,7 +747,7 @@ class SalesforceConnector:
 
     def _record_owners(self, actions: Sequence[Action]) -> dict[str, str | None]:
         """OwnerId of the records whose tasks go to "the owner", one query per 300 records."""
-        need = sorted({a.record_id for a in actions if a.kind == ActionKind.TASK
+        need = sorted({a.record_id for a in actions if a.kind in (ActionKind.TASK, ActionKind.REASSIGN)
                        and (a.assignee in (None, "", "owner", "manager"))
                        and "owner" not in a.payload})
         owners: dict[str, str | None] = {a.record_id[:15]: a.payload["owner"] for a in actions

@@ -109,3 +109,18 @@ def test_a_met_sla_fires_nothing_and_a_failed_gate_starts_no_timer(world):
     timers = runtime.store.timers("salesforce:leads")
     assert [(t.record_id, t.breached) for t in timers] == [(leads["Fast"], False)]
     assert breach_tasks(sf) == []
+
+
+def test_a_reassign_step_gives_the_lead_to_the_named_user(world, tmp_path, runtime_on, demo_config):
+    box, sf, runtime, runner, leads, config = world
+    rules = tmp_path / "rules" / "sla.toml"
+    rules.write_text(LADDER.replace(
+        '{ after = "10m", task = { subject = "Still waiting: {name}", owner = "manager" } }',
+        '{ after = "10m", reassign = "queue:Data Remediation" }'))
+    sf.update_record("Lead", leads["Never"], {"Status": "MQL"})
+    box.clock.advance(11 * 60)
+    runner.run_all()
+    runner.run_all()
+    owner = next(r["OwnerId"] for r in sf.records("Lead") if r["Id"] == leads["Never"])
+    assert owner == box.org.remediation_id
+    assert len(breach_tasks(sf)) == 1
