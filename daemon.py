@@ -32,7 +32,7 @@ from connectors.webhook import WebhookNotifier
 from engine import logs
 from engine.config import Config, Secrets, load_config
 from engine.live_rules import LiveRules
-from engine.runner import Runner
+from engine.runner import Runner, SourcePool
 from rules import RuleFileError, load_rule_set
 from store import StateStore
 
@@ -88,19 +88,22 @@ def command_run(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    pool = SourcePool(runner, {s.id: s.tool for s in config.source})
     scheduler = schedule.Scheduler()
     for source in config.source:
-        scheduler.every(config.interval_for(source)).seconds.do(runner.run_source, source.id)
+        scheduler.every(config.interval_for(source)).seconds.do(pool.submit, source.id)
     if config.baton.health_port:
         from engine.observability import serve
 
         serve(runner, config.baton.health_port)
     log.info("daemon.started", sources=[s.id for s in config.source],
              health_port=config.baton.health_port or None)
-    runner.run_all()
+    for source in config.source:
+        pool.submit(source.id)
     while not stopping["now"]:
         scheduler.run_pending()
         time.sleep(min(1.0, max(0.05, scheduler.idle_seconds or 1.0)))
+    pool.stop()
     log.info("daemon.stopped")
     return 0
 

@@ -1,6 +1,7 @@
 """The rule set in force, re-read when a rule file changes; a broken edit never unloads good rules."""
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -17,9 +18,14 @@ class LiveRules:
         self._stamp: tuple[tuple[str, int, int], ...] = ()
         self._rules: RuleSet | None = None
         self.last_error: RuleFileError | None = None
+        self._lock = threading.Lock()  # sources run on one thread per tool
 
     def current(self) -> RuleSet:
         """The rules in force; raises RuleFileError only when no good rule set was ever loaded."""
+        with self._lock:
+            return self._current()
+
+    def _current(self) -> RuleSet:
         stamp = self._fingerprint()
         if stamp != self._stamp or self._rules is None:
             try:

@@ -7,6 +7,7 @@ starts failing logs once, and once again when it recovers.
 from __future__ import annotations
 
 from collections import Counter
+from concurrent.futures import Future, ThreadPoolExecutor
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -100,3 +101,28 @@ class Runner:
         elif health.retry_at:
             log.warning("source.backing_off", source=source_id, failures=health.consecutive_failures,
                         retry_in_s=int(wait.total_seconds()))
+
+
+class SourcePool:
+    """Runs cycles on one worker thread per tool, so a slow or rate-limited Asana project never
+    delays Salesforce or Sheets. Sources of one tool share a client and a rate budget, so they
+    take turns on their tool's thread; a source whose previous cycle is still running skips a tick."""
+
+    def __init__(self, runner: Runner, tool_of: Mapping[str, str]) -> None:
+        self._runner = runner
+        self._tool_of = dict(tool_of)
+        self._workers = {tool: ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"baton-{tool}")
+                         for tool in set(tool_of.values())}
+        self._inflight: dict[str, Future[CycleReport | None]] = {}
+
+    def submit(self, source_id: str) -> None:
+        running = self._inflight.get(source_id)
+        if running is not None and not running.done():
+            return
+        self._inflight[source_id] = self._workers[self._tool_of[source_id]].submit(
+            self._runner.run_source, source_id)
+
+    def stop(self) -> None:
+        """Let running cycles finish (they are safe to stop between steps), drop queued ones."""
+        for worker in self._workers.values():
+            worker.shutdown(wait=True, cancel_futures=True)
