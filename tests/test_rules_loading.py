@@ -75,7 +75,7 @@ INVALID = [
     (gate(extra='on_fail = { comment = "{}" }'), "gate[g].on_fail.comment",
      "expected a placeholder name"),
     (gate(extra='on_fail = { task = { owner = "bob" } }'), "gate[g].on_fail.task.owner",
-     "expected 'owner', 'user:<id, email or name>' or 'queue:<name>', found 'bob'"),
+     "expected 'owner', 'manager', 'user:<id, email or name>' or 'queue:<name>', found 'bob'"),
     (gate(extra='on_fail = { move_to = "MQL" }'), "gate[g].on_fail.move_to",
      "expected a status other than the one this gate guards, found 'MQL'"),
     (gate(extra="on_fail = {}"), "gate[g].on_fail",
