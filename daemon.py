@@ -18,6 +18,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -30,10 +31,11 @@ from connectors.factory import build_connectors
 from connectors.retry import RetryPolicy
 from connectors.webhook import WebhookNotifier
 from engine import logs
-from engine.config import Config, Secrets, load_config
+from engine.config import Config, SalesforceSource, Secrets, load_config
 from engine.live_rules import LiveRules
 from engine.runner import Runner, SourcePool
 from rules import RuleFileError, load_rule_set
+from rules.evaluate import fields_read
 from store import StateStore
 
 log = structlog.get_logger()
@@ -128,6 +130,7 @@ def command_check(args: argparse.Namespace) -> int:
             if gate.source not in configured:
                 problems.append(f"gate {gate.id}: source {gate.source!r} is not configured "
                                 f"(known: {', '.join(sorted(configured)) or 'none'})")
+            problems.extend(_unfetched_fields(config, gate))
             workflow = _workflow_of(config, gate.source)
             for status in [gate.enters, *gate.from_statuses, gate.on_fail.move_to]:
                 if workflow and status and status not in workflow:
@@ -141,6 +144,21 @@ def command_check(args: argparse.Namespace) -> int:
     print(f"OK: {len(config.source)} source(s), {len(rule_set.gates)} gate(s) in {len(files)} "
           f"rule file(s), rule version {rule_set.version}")
     return 0
+
+
+def _unfetched_fields(config: Config, gate: Any) -> list[str]:
+    """Salesforce reads only the fields a source names: a gate reading another one would see
+    nothing and fail every record."""
+    try:
+        source = config.source_by_id(gate.source)
+    except KeyError:
+        return []
+    if not isinstance(source, SalesforceSource):
+        return []  # Asana custom fields and sheet headers are only known to the live tool
+    fetched = {"Id", "Name", "OwnerId", source.status_field, *source.fields}
+    return [f"gate {gate.id}: reads {name!r}, which {source.id} does not fetch "
+            f"(add it to that source's `fields` in {config.path})"
+            for name in sorted(fields_read(gate) - fetched)]
 
 
 def _workflow_of(config: Config, source_id: str) -> list[str]:

@@ -39,3 +39,20 @@ def failure_context(gate: Gate, record: Record, result: GateResult) -> dict[str,
         failure_count=len(result.failures),
     )
     return context
+
+
+def fields_read(gate: Gate) -> set[str]:
+    """Every record field a gate's checks may read (for `baton check` to compare with what the
+    source fetches). `name` and `status` are the record's own; CEL over the whole `fields` map
+    names nothing and is left out."""
+    found: set[str] = set()
+    for check in gate.checks:
+        found.update(f for f in (check.field, getattr(check.when, "field", None)) if f)
+        template = getattr(check, "template", None)
+        if template is not None:
+            found.update(p.equals_field for p in template.parts if p.equals_field)
+        for param in getattr(getattr(check, "taxonomy", None), "params", ()):
+            found.update(rule.field for rule in param.group_equals)
+        expression = getattr(check, "expression", None)
+        found.update(getattr(expression, "field_names", None) or ())
+    return found - {"name", "status"}

@@ -45,6 +45,14 @@ def test_check_passes_on_the_shipped_config_and_lists_every_problem_otherwise(tm
     assert "gate[g].checks[1].pattern" in out and str(rules) in out
 
 
+def test_check_names_a_field_the_salesforce_source_does_not_fetch(tmp_path, capsys):
+    config = tmp_path / "config.toml"
+    config.write_text((ROOT / "config.toml").read_text().replace('"Title", ', "").replace(
+        'rules = ["rules/demo/*.toml"]', f'rules = ["{ROOT}/rules/demo/*.toml"]'))
+    assert main(["check", "--config", str(config)]) == 1
+    assert "gate mql-entry: reads 'Title', which salesforce:leads does not fetch" in capsys.readouterr().out
+
+
 def test_check_reports_a_broken_config_with_its_key_path(tmp_path):
     config = tmp_path / "config.toml"
     config.write_text("[salesforce]\napi_share_limit = 2\n[[source]]\nid = 'x'\ntool = 'jira'\n")
