@@ -8,6 +8,7 @@
     baton audit --sample N           a random sample of last month's handoffs, for review
     baton map                        the workflows and gates as a Mermaid flowchart
     baton backfill --since 90d       fill the transition log from history, with no write-backs
+    baton preview GATE               try a gate on the current records and the recorded history
 """
 from __future__ import annotations
 
@@ -252,6 +253,22 @@ def command_backfill(args: argparse.Namespace) -> int:
     return 0
 
 
+def command_preview(args: argparse.Namespace) -> int:
+    from engine.preview import preview, render
+    from kpi.commands import parse_moment
+
+    config = load_config(args.config)
+    rules = load_rule_set(config.rule_files())
+    try:
+        gate = rules.gate(args.gate)
+    except KeyError:
+        print(f"No gate {args.gate!r}; the rule files define: {', '.join(g.id for g in rules.gates)}")
+        return 1
+    store = StateStore.open(config.resolve(config.baton.state))
+    print(render(preview(gate, store, parse_moment(args.since, _now()))))
+    return 0
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -311,6 +328,12 @@ def build_parser() -> argparse.ArgumentParser:
                                    help="fill the transition log from history, no write-backs")
     backfill.add_argument("--since", default="90d")
     backfill.set_defaults(handler=command_backfill)
+
+    trial = commands.add_parser("preview", parents=[common],
+                                help="try a gate on current records and recorded transitions")
+    trial.add_argument("gate")
+    trial.add_argument("--since", default="30d", help="how far back to replay (default 30d)")
+    trial.set_defaults(handler=command_preview)
     return parser
 
 

@@ -98,6 +98,14 @@ def test_audit_map_and_explain(demo_state, capsys):
     assert main(["explain", "--config", str(demo_state), "nope"]) == 1
 
 
+def test_preview_evaluates_a_gate_on_current_records_and_replays_history(demo_state, capsys):
+    assert main(["preview", "--config", str(demo_state), "mql-entry", "--since", "3650d"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("Gate mql-entry (salesforce:leads, entering 'MQL')")
+    assert "Replay: it would have fired" in out and "Now:" in out
+    assert main(["preview", "--config", str(demo_state), "nope"]) == 1
+
+
 def test_backfill_fills_history_without_writing_and_report_writes_a_raw_kpi_tab(tmp_path, demo_config, capsys):
     with Sandbox(tmp_path / "box", clock=SandboxClock(START), tools=("salesforce", "sheets")) as box:
         lead = box.org.lead_ids[0]
