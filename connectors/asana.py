@@ -100,14 +100,6 @@ class _SyncExpired(Exception):
         self.sync = sync
 
 
-class _DoNotRetry(Exception):
-    """Carries a TransientError of a write past the retry policy (writes retry on 429 only)."""
-
-    def __init__(self, error: TransientError) -> None:
-        super().__init__(str(error))
-        self.error = error
-
-
 # --- transport ------------------------------------------------------------------------------------
 
 class AsanaWorkspace:
@@ -175,21 +167,7 @@ class AsanaWorkspace:
                 raise TransientError(f"Asana {endpoint}: the answer was not a JSON object")
             return result  # type: ignore[return-value]
 
-        if not write:
-            return self.retry.call(attempt, tool="asana", what=endpoint)
-
-        def attempt_write() -> T:
-            try:
-                return attempt()
-            except RateLimited:
-                raise
-            except TransientError as error:
-                raise _DoNotRetry(error) from None
-
-        try:
-            return self.retry.call(attempt_write, tool="asana", what=endpoint)
-        except _DoNotRetry as wrapped:
-            raise wrapped.error from None
+        return self.retry.call(attempt, tool="asana", what=endpoint, write=write)
 
     def _map(self, endpoint: str, error: ApiException) -> Exception:
         """The decision table: HTTP status -> what the caller does next."""

@@ -35,7 +35,10 @@ class RetryPolicy:
     max_wait: float = 60.0
     sleep: Callable[[float], None] = time.sleep  # tests pass a no-op
 
-    def call(self, fn: Callable[[], T], *, tool: str, what: str) -> T:
+    def call(self, fn: Callable[[], T], *, tool: str, what: str, write: bool = False) -> T:
+        """`fn()` under the policy. A `write` is retried only on RateLimited: the tool refused it
+        before doing anything; after a 5xx or a timeout it may have landed, so the caller looks
+        for it (the ledger's find_written) instead of sending it blindly again."""
         backoff = wait_exponential_jitter(multiplier=self.initial_wait, max=self.max_wait)
 
         def wait(state: RetryCallState) -> float:
@@ -56,7 +59,7 @@ class RetryPolicy:
             )
 
         retrying = Retrying(
-            retry=retry_if_exception_type(TransientError),
+            retry=retry_if_exception_type(RateLimited if write else TransientError),
             stop=stop_after_attempt(self.attempts) | stop_after_delay(self.max_elapsed),
             wait=wait,
             sleep=self.sleep,

@@ -153,30 +153,10 @@ class SheetsClient:
                 raise TransientError(f"{what}: malformed response body")
             return reply
 
-        if not write:
-            return self._retry.call(once, tool="sheets", what=endpoint)
-
-        def once_write() -> dict[str, Any]:
-            try:
-                return once()
-            except RateLimited:
-                raise
-            except TransientError as error:
-                raise _NotRetried(error) from None
-
-        try:
-            return self._retry.call(once_write, tool="sheets", what=endpoint)
-        except _NotRetried as wrapped:
-            raise wrapped.error from None
+        return self._retry.call(once, tool="sheets", what=endpoint, write=write)
 
     def api_calls(self) -> Mapping[str, int]:
         return dict(self._calls)
-
-
-class _NotRetried(Exception):
-    def __init__(self, error: TransientError) -> None:
-        super().__init__(str(error))
-        self.error = error
 
 
 def _read_key_file(path: Path) -> dict[str, Any]:
