@@ -11,7 +11,12 @@ log = structlog.get_logger()
 
 
 class RateBudget:
-    """Allows `per_minute` requests per rolling minute; `acquire()` waits when the bucket is empty."""
+    """At most `per_minute` requests in any 60 seconds; `acquire()` waits when the bucket is empty.
+
+    A token bucket lets through its capacity plus a minute of refill within one minute, so the
+    bucket is small (a tenth of the limit) and refills at 90 % of it: capacity + 60 s of refill
+    equals the limit, and a burst can never earn a 429 from a sliding-window limiter.
+    """
 
     def __init__(
         self,
@@ -21,10 +26,10 @@ class RateBudget:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self.capacity = float(per_minute)
-        self.rate = per_minute / 60.0
+        self.capacity = max(1.0, per_minute / 10)
+        self.rate = (per_minute - self.capacity) / 60.0 or per_minute / 60.0
         self.tool = tool
-        self._tokens = float(per_minute)
+        self._tokens = self.capacity
         self._clock = clock
         self._sleep = sleep
         self._stamp = clock()
