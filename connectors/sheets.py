@@ -500,7 +500,7 @@ class SheetsConnector:
         key_col = columns[self._source.key_column]
         status_name = self._source.status_column
         fingerprinted = sorted(n for n in columns if n != self._source.baton_column)
-        name_col = _first_named(columns, _NAME_COLUMNS, exclude={self._source.key_column})
+        name_col = _first_named(columns, _NAME_COLUMNS, exclude=frozenset({self._source.key_column}))
         owner_col = _first_named(columns, _OWNER_COLUMNS)
         used = set(columns.values())
         first_row_of: dict[str, int] = {}
@@ -645,7 +645,8 @@ def _cell_request(sheet_id: int, row: int, col: int, cell: dict[str, Any], field
     }
 
 
-def _first_named(columns: Mapping[str, int], wanted: Sequence[str], exclude: set[str] = set()) -> str | None:
+def _first_named(columns: Mapping[str, int], wanted: Sequence[str],
+                 exclude: frozenset[str] = frozenset()) -> str | None:
     by_lower = {name.lower(): name for name in columns if name not in exclude}
     return next((by_lower[w] for w in wanted if w in by_lower), None)
 

@@ -55,16 +55,18 @@ def plan_resolution(record: Record, gate: Gate, transition_key: str,
 
 def describe(actions: Sequence[Action]) -> list[str]:
     """One line per action, for --dry-run and the demo."""
-    lines = []
-    for a in actions:
-        detail = {
-            ActionKind.COMMENT: lambda: a.text.splitlines()[0] if a.text else "",
-            ActionKind.TASK: lambda: f"{a.subject!r} for {a.assignee or 'owner'}",
-            ActionKind.SET_FIELD: lambda: f"{a.field} = {a.value!r}",
-            ActionKind.MOVE_STATUS: lambda: f"to {a.value!r}",
-            ActionKind.RESOLVE: lambda: f"close {a.payload.get('resolves_kind', '')} {a.resolves}",
-            ActionKind.REASSIGN: lambda: f"to {a.assignee}",
-            ActionKind.NOTIFY: lambda: f"webhook {a.payload.get('webhook_env', '')}",
-        }[a.kind]()
-        lines.append(f"{a.source} {a.record_id} [{a.gate_id}] {a.kind.value}: {detail}")
-    return lines
+    return [f"{a.source} {a.record_id} [{a.gate_id}] {a.kind.value}: {_detail(a)}" for a in actions]
+
+
+def _detail(a: Action) -> str:
+    if a.kind is ActionKind.COMMENT:
+        return a.text.splitlines()[0] if a.text else ""
+    if a.kind is ActionKind.TASK:
+        return f"{a.subject!r} for {a.assignee or 'owner'}"
+    if a.kind is ActionKind.SET_FIELD:
+        return f"{a.field} = {a.value!r}"
+    if a.kind is ActionKind.RESOLVE:
+        return f"close {a.payload.get('resolves_kind', '')} {a.resolves}"
+    if a.kind is ActionKind.NOTIFY:
+        return f"webhook {a.payload.get('webhook_env', '')}"
+    return f"to {a.value if a.kind is ActionKind.MOVE_STATUS else a.assignee!r}"

@@ -31,7 +31,7 @@ from urllib.parse import unquote_plus, urlsplit
 from connectors.base import Record
 
 from .checks import Check, Problems, one_of
-from .values import FieldReader, field_reader, label, show, text
+from .values import FieldReader, label, show, text
 
 _BAD_URL_CHARS = re.compile(r"[\s\x00-\x1f\x7f<>\"{}|\\^`]")
 
@@ -155,7 +155,7 @@ def _query(url: str) -> str | None:
         return None
     try:
         parts = urlsplit(url)
-        parts.port  # raises ValueError on a malformed port
+        _ = parts.port  # raises ValueError on a malformed port
     except ValueError:
         return None
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:

@@ -244,7 +244,7 @@ def _print_written(sandbox: Sandbox, cast: Cast, out: Callable[[str], None]) -> 
     for task in sf.records("Task"):
         out(f"    - {task['Subject']!r} -> {users.get(task['OwnerId'], task['OwnerId'])} [{task['Status']}]")
     leads = {row["Id"]: row for row in sf.records("Lead")}
-    for short, lead_id in cast.leads.items():
+    for lead_id in cast.leads.values():
         out(f"  Lead {leads[lead_id]['Name']}: {leads[lead_id]['Status']}")
     out("  Asana:")
     for short, gid in cast.tasks.items():
