@@ -7,10 +7,8 @@ import io
 import json
 import subprocess
 import sys
-from datetime import timedelta
 
 import pytest
-import tomli_w
 
 from daemon import main
 from sandbox.demo import run_demo
