@@ -57,7 +57,10 @@ def run_sources(scenario: str, setup: dict[str, Any], state: Path,
     from daemon import open_runtime
 
     wall, cpu = time.perf_counter(), time.process_time()
-    runtime = open_runtime(bench_config(setup["overrides"], state), bench_secrets(setup["env"]))
+    config = bench_config(setup["overrides"], state)
+    if only:  # a process per source: only its tool's SDK is imported, as in a one-tool deployment
+        config = config.model_copy(update={"source": [s for s in config.source if s.id in only]})
+    runtime = open_runtime(config, bench_secrets(setup["env"]))
     runner = runtime.runner()
     opened = {"wall": time.perf_counter() - wall, "cpu": time.process_time() - cpu}
     sources: dict[str, Any] = {}

@@ -52,6 +52,7 @@ from sandbox.soql import (
 F = FieldType
 API = r"/services/data/v(?P<version>\d+\.\d+)"
 JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+SANDBOX_REFRESH_TOKEN = "5Aep861sandbox.refresh.token"  # what a web-server flow would have issued
 
 KEY_PREFIXES = {
     "Lead": "00Q", "Task": "00T", "FeedItem": "0D5", "User": "005", "Group": "00G",
@@ -273,6 +274,7 @@ class SalesforceEmulator(Emulator, Catalog):
         self._cursors: OrderedDict[str, tuple[Any, list[Mapping[str, Any]], int]] = OrderedDict()
         self._max_cursors = max_open_cursors
         self._signing_key = secrets.token_bytes(32)
+        self.refresh_tokens: set[str] = {SANDBOX_REFRESH_TOKEN}  # grant_type=refresh_token
         self.integration_user_id = self.create_record("User", {
             "FirstName": "Baton", "LastName": "Integration", "Username": "baton@sandbox.example",
             "Email": "baton-integration@sandbox.example", "Title": "Integration User",
@@ -592,6 +594,16 @@ class SalesforceEmulator(Emulator, Catalog):
             return self._token_response(request, self.integration_user_id)
         if grant == JWT_GRANT:
             return self._jwt_grant(request, form.get("assertion", ""))
+        if grant == "refresh_token":  # the web-server flow's refresh (Singer's tap-salesforce)
+            if form.get("client_id") != self.client_id or not hmac.compare_digest(
+                (form.get("client_secret") or "").encode(), self.client_secret.encode()
+            ):
+                return Response(400, {"error": "invalid_client",
+                                      "error_description": "invalid client credentials"})
+            if form.get("refresh_token") not in self.refresh_tokens:
+                return Response(400, {"error": "invalid_grant",
+                                      "error_description": "expired access/refresh token"})
+            return self._token_response(request, self.integration_user_id)
         return Response(400, {"error": "unsupported_grant_type",
                               "error_description": "grant type not supported"})
 
@@ -655,6 +667,21 @@ class SalesforceEmulator(Emulator, Catalog):
     def limits(self, request: Request) -> Response:
         return Response(200, {"DailyApiRequests": {"Max": self.api_max,
                                                    "Remaining": self.api_max - self.api_used}})
+
+    @route("GET", API + r"/sobjects", name="describe_global")
+    @_api
+    def describe_global(self, request: Request) -> Response:
+        history = {table for table, _ in HISTORY_OBJECTS.values()}
+        objects = [{"name": name, "label": name, "keyPrefix": KEY_PREFIXES[name],
+                    "queryable": True, "retrieveable": True, "searchable": True,
+                    "createable": name not in history, "updateable": name not in history,
+                    "deletable": name not in history, "custom": name.endswith("__c"),
+                    "customSetting": False, "layoutable": True, "replicateable": True,
+                    "urls": {"sobject": f"/services/data/v{request.params['version']}/sobjects/{name}",
+                             "describe": f"/services/data/v{request.params['version']}/sobjects/"
+                                         f"{name}/describe"}}
+                   for name in self.schemas]
+        return Response(200, {"encoding": "UTF-8", "maxBatchSize": 200, "sobjects": objects})
 
     @route("GET", API + r"/sobjects/(?P<sobject>\w+)/describe", name="describe")
     @_api
