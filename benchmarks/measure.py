@@ -1,12 +1,21 @@
-"""Run a command as a child process and read its own rusage (CPU, peak RSS) with wait4."""
+"""Run a command as a child process and read its own rusage (CPU, peak RSS) with wait4.
+
+The command is started by `rusage_child.py` (a bare interpreter, a few MB): Linux reports the
+ru_maxrss of an exec'd process as at least the size of the process it was forked from, so forking
+it straight from the benchmark driver would show the driver's memory instead of the command's.
+"""
 from __future__ import annotations
 
-import os
+import json
 import subprocess
+import sys
+import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+WRAPPER = Path(__file__).resolve().parent / "rusage_child.py"
 
 
 @dataclass
@@ -20,27 +29,21 @@ class Measured:
 def run_measured(command: Sequence[str], *, env: Mapping[str, str] | None = None,
                  stdout: Path | None = None, stderr: Path | None = None,
                  cwd: Path | None = None, timeout: float = 900) -> Measured:
-    """`command` to completion; its rusage alone (the child of a fresh Popen, reaped by wait4)."""
+    """`command` to completion; its own rusage (reaped with wait4 by rusage_child.py)."""
     out = open(stdout, "wb") if stdout else subprocess.DEVNULL  # noqa: SIM115
     err = open(stderr, "ab") if stderr else subprocess.DEVNULL  # noqa: SIM115
-    started = time.perf_counter()
-    try:
-        process = subprocess.Popen(list(command), env=dict(env) if env is not None else None,
-                                   stdout=out, stderr=err, stdin=subprocess.DEVNULL, cwd=cwd)
-        deadline = started + timeout
-        while True:
-            pid, status, usage = os.wait4(process.pid, os.WNOHANG)
-            if pid:
-                break
-            if time.perf_counter() > deadline:
-                process.kill()
-                pid, status, usage = os.wait4(process.pid, 0)
-                break
-            time.sleep(0.02)
-        process.returncode = os.waitstatus_to_exitcode(status)
-    finally:
-        for handle in (out, err):
-            if hasattr(handle, "close"):
-                handle.close()
-    return Measured(process.returncode, time.perf_counter() - started,
-                    usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024)
+    with tempfile.NamedTemporaryFile(suffix=".json") as report:
+        started = time.perf_counter()
+        try:
+            subprocess.run([sys.executable, "-S", "-E", str(WRAPPER), report.name, "--",
+                            *command], env=dict(env) if env is not None else None, stdout=out,
+                           stderr=err, stdin=subprocess.DEVNULL, cwd=cwd, timeout=timeout,
+                           check=False)
+        finally:
+            for handle in (out, err):
+                if hasattr(handle, "close"):
+                    handle.close()
+        wall = time.perf_counter() - started
+        usage = json.loads(open(report.name).read() or "{}")
+    return Measured(usage.get("returncode", -1), wall, usage.get("cpu_s", 0.0),
+                    usage.get("maxrss_kb", 0) / 1024)

@@ -21,8 +21,10 @@ from typing import Any
 
 from benchmarks.measure import run_measured
 from benchmarks.scale import ROOT
-from sandbox import asana_seed, sheets_seed
+from sandbox import sheets_seed
+from sandbox.asana import SANDBOX_REFRESH_TOKEN as ASANA_REFRESH_TOKEN
 from sandbox.salesforce import SANDBOX_REFRESH_TOKEN
+from sandbox.sheets import SANDBOX_REFRESH_TOKEN as SHEETS_REFRESH_TOKEN
 
 SHIM = ROOT / "benchmarks" / "peer_shim"
 
@@ -146,7 +148,38 @@ def salesforce_tap() -> Peer:
                                            "replication-key": "SystemModstamp"}}))
 
 
-PEERS: dict[str, Callable[[], Peer]] = {"salesforce": salesforce_tap}
+def asana_tap() -> Peer:
+    """Tasks and stories (the stories stream reads each task's stories on every run)."""
+    return Peer(
+        tool="asana", package="tap-asana",
+        hosts=lambda setup: {"app.asana.com": setup["urls"]["asana"]},
+        config=lambda setup: {
+            "client_id": "sandbox-client", "client_secret": "sandbox-secret",
+            "redirect_uri": "https://localhost/callback", "refresh_token": ASANA_REFRESH_TOKEN,
+            "start_date": "2000-01-01T00:00:00Z"},
+        select=_select({"tasks", "stories"}))
+
+
+def sheets_tap() -> Peer:
+    """Every stream of the scale spreadsheet: its metadata and the tab "Scale"."""
+    def hosts(setup: dict[str, Any]) -> dict[str, str]:
+        url = setup["urls"]["sheets"]
+        return {"oauth2.googleapis.com": url, "www.googleapis.com": url,
+                "sheets.googleapis.com": url}
+
+    return Peer(
+        tool="sheets", package="tap-google-sheets", hosts=hosts,
+        config=lambda setup: {
+            "client_id": "sandbox-client.apps.googleusercontent.com",
+            "client_secret": "sandbox-secret", "refresh_token": SHEETS_REFRESH_TOKEN,
+            "spreadsheet_id": sheets_seed.SCALE_ID, "start_date": "2000-01-01T00:00:00Z",
+            "user_agent": "baton-bench"},
+        select=_select({sheets_seed.SCALE_TAB, "spreadsheet_metadata", "sheet_metadata",
+                        "sheets_loaded"}))
+
+
+PEERS: dict[str, Callable[[], Peer]] = {"salesforce": salesforce_tap, "asana": asana_tap,
+                                        "sheets": sheets_tap}
 
 
 def prepare(tools: list[str], cache: Path, workdir: Path) -> list[Peer]:
@@ -162,5 +195,3 @@ def prepare(tools: list[str], cache: Path, workdir: Path) -> list[Peer]:
         peers.append(peer)
     return peers
 
-
-_ = (asana_seed, sheets_seed)  # the Asana and Sheets taps' settings name their seeds' ids

@@ -29,7 +29,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode
 
 from sandbox.server import Emulator, Request, Response, route
 
@@ -38,6 +38,7 @@ SANDBOX_TOKEN = "2/1209000000000002/1209000000000003:5a4b0c7e1f2d3e4f5a6b7c8d9e0
 BOT_USER_GID = "1209000000000002"
 WORKSPACE_GID = "1209000000000001"
 SYNC_TOKEN_LIFETIME = timedelta(hours=24)
+SANDBOX_REFRESH_TOKEN = "1/1209000000000003:sandbox-refresh-token"  # OAuth refresh (Singer's tap)
 EVENTS_PER_CALL = 100
 MAX_BATCH_ACTIONS = 10
 MAX_UNPAGED_RESULTS = 1000
@@ -694,6 +695,36 @@ class AsanaEmulator(Emulator):
         user = self.users[self._me(request)]
         return self._ok({"gid": user.gid, "resource_type": "user", "name": user.name,
                          "email": user.email, "workspaces": [self.workspace]}, request)
+
+    @route("POST", r"/-/oauth_token", name="oauth_token")
+    def oauth_token(self, request: Request) -> Response:
+        """The OAuth token endpoint, refresh_token grant only (the sandbox has no consent page)."""
+        form = {k: v[0] for k, v in parse_qs(request.body.decode("utf-8", "replace")).items()}
+        if form.get("grant_type") != "refresh_token":
+            return Response(400, {"error": "unsupported_grant_type"})
+        if form.get("refresh_token") != SANDBOX_REFRESH_TOKEN:
+            return Response(400, {"error": "invalid_grant",
+                                  "error_description": "The refresh token is invalid."})
+        user = self.users[self.tokens[SANDBOX_TOKEN]]
+        return Response(200, {"access_token": SANDBOX_TOKEN, "token_type": "bearer",
+                              "expires_in": 3600, "data": {"id": user.gid, "gid": user.gid,
+                                                           "name": user.name, "email": user.email}})
+
+    @route("GET", API + r"/workspaces", name="get_workspaces")
+    def get_workspaces(self, request: Request) -> Response:
+        return self._page([{**self.workspace, "is_organization": True}], request, ("name",))
+
+    @route("GET", API + r"/projects", name="get_projects")
+    def get_projects(self, request: Request) -> Response:
+        workspace = request.arg("workspace")
+        if not workspace and not request.arg("team"):
+            raise ApiError(400, "workspace: Missing input")
+        if workspace and workspace != WORKSPACE_GID:
+            raise ApiError(404, "workspace: Not a recognized ID: " + workspace)
+        items = [{**self._compact_project(p), "archived": False,
+                  "created_at": iso(p.created_at), "workspace": self.workspace}
+                 for p in self.projects.values()]
+        return self._page(items, request, ("name",))
 
     @route("GET", API + r"/projects/(?P<gid>\d+)", name="get_project")
     def get_project(self, request: Request) -> Response:

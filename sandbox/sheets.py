@@ -33,6 +33,9 @@ from urllib.parse import parse_qs, unquote
 
 from sandbox.server import Emulator, Fault, Request, Response, route
 
+SANDBOX_REFRESH_TOKEN = "1//sandbox-refresh-token"  # an OAuth user's refresh token (Singer's tap)
+SANDBOX_USER_EMAIL = "marketing-ops@northwind.example"
+
 _STATUS_BY_CODE = {
     400: "INVALID_ARGUMENT",
     401: "UNAUTHENTICATED",
@@ -508,6 +511,13 @@ class SheetsEmulator(Emulator):
     @route("POST", r"/token", name="token")
     def token(self, request: Request) -> Response:
         form = {k: v[0] for k, v in parse_qs(request.body.decode()).items()}
+        if form.get("grant_type") == "refresh_token":  # an installed app's user (Singer's tap)
+            if form.get("refresh_token") != SANDBOX_REFRESH_TOKEN:
+                return Response(400, {"error": "invalid_grant", "error_description": "Bad Request"})
+            token = f"ya29.sandbox-{next(self._token_seq)}"
+            self.tokens[token] = SANDBOX_USER_EMAIL
+            return Response(200, {"access_token": token, "expires_in": 3599, "token_type": "Bearer",
+                                  "scope": "https://www.googleapis.com/auth/spreadsheets.readonly"})
         if form.get("grant_type") != "urn:ietf:params:oauth:grant-type:jwt-bearer":
             return Response(400, {"error": "unsupported_grant_type"})
         try:
@@ -735,7 +745,8 @@ class SheetsEmulator(Emulator):
 
     # -- routes: values
 
-    @route("GET", r"/v4/spreadsheets/(?P<sid>[^/:]+)/values/(?P<range>[^/:]+)", name="values_get")
+    # A GET's range may carry a raw ':' ('Tab'!A2:G200, as clients that do not percent-encode send it)
+    @route("GET", r"/v4/spreadsheets/(?P<sid>[^/:]+)/values/(?P<range>[^/]+)", name="values_get")
     def values_get(self, request: Request) -> Response:
         caller = self._caller(request, "values_get")
         book = self._book(request.params["sid"], caller)

@@ -4,7 +4,7 @@ the sandbox.
 BATON_BENCH_HOSTS is a JSON object {"login.salesforce.com": "https://127.0.0.1:PORT", ...}; every
 URL of requests, urllib3 and httplib2 that starts with https://<host> is rewritten to the
 sandbox's base URL. TLS stays verified: the sandbox CA comes in through REQUESTS_CA_BUNDLE /
-SSL_CERT_FILE / HTTPLIB2_CA_CERTS. Nothing here changes what the tap does, only where it connects.
+SSL_CERT_FILE / HTTPLIB2_CA_CERTS, and certifi.where() answers SSL_CERT_FILE. Nothing here changes what the tap does, only where it connects.
 """
 from __future__ import annotations
 
@@ -33,6 +33,14 @@ def _rewrite(url):  # type: ignore[no-untyped-def]
 def _patch() -> None:
     if not _HOSTS:
         return
+    ca = os.environ.get("SSL_CERT_FILE")
+    if ca:  # SDKs that pass certifi's bundle explicitly (the asana SDK) trust the sandbox CA too
+        try:
+            import certifi
+
+            certifi.where = lambda: ca
+        except ImportError:
+            pass
     try:
         import requests
 
