@@ -466,6 +466,10 @@ class _Op:
 class SalesforceConnector:
     """One Salesforce source: an object (Lead, Opportunity, X__c) and its status field."""
 
+    # engine.backfill: many ids with a `since` are one field-history query by CreatedDate (paged),
+    # whatever their number; chunks of ids would repeat that same query once per chunk.
+    backfill_chunk = 1_000_000
+
     def __init__(self, source: SalesforceSource, org: SalesforceOrg) -> None:
         self.source = source
         self.source_id = source.id

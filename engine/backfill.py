@@ -22,9 +22,10 @@ def backfill(source_id: str, connector: Connector, store: StateStore, since: dat
         run_cycle(source_id, connector, store, RuleSet.empty(), now)  # the baseline, silently
     history_of = getattr(connector, "backfill_history", connector.status_history)
     ids = [row["record_id"] for row in store.stored_records(source_id)]
+    chunk = getattr(connector, "backfill_chunk", CHUNK)  # a tool read by time takes them all at once
     added = 0
-    for start in range(0, len(ids), CHUNK):
-        history = history_of(ids[start:start + CHUNK], since)
+    for start in range(0, len(ids), chunk):
+        history = history_of(ids[start:start + chunk], since)
         transitions = [Transition(source_id, change.record_id, change.from_status, change.to_status,
                                   change.at, change.time_source, backfilled=True)
                        for changes in history.values() for change in changes if change.at >= since]

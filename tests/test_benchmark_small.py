@@ -103,4 +103,6 @@ def test_backfill_reads_history_in_few_calls(world):
              for sid, c in runtime.connectors.items()}
     assert added == {"salesforce:leads": 0, "asana:scale": 0, "sheets:scale": 0}  # seeds keep no history
     calls = calls_of(box)
+    # the baseline's one query, then ONE field-history query by CreatedDate for all 4,500 leads
+    assert calls["salesforce"]["query"] == 1 + 1
     assert calls["asana"]["create_batch_request"] == math.ceil(TASKS / 10)  # stories, 10 a call
