@@ -84,6 +84,7 @@ def run_cycle(source_id: str, connector: Connector, store: StateStore, rules: Ru
     if dry_run:
         return report
     if write.records or write.transitions or write.timers or write.actions or write.advance_cursor:
+        crashpoint("before_commit")
         store.commit_cycle(write, now)
         crashpoint("after_commit")
     _write(connector, notifier, store, [a for a, _ in write.actions], now, report)
@@ -184,6 +185,7 @@ def _write(connector: Connector, notifier: WebhookNotifier | None, store: StateS
     if not actions:
         return
     store.mark_attempt([a.key for a in actions])
+    crashpoint("after_attempt")
     to_tool = [a for a in actions if a.kind is not ActionKind.NOTIFY]
     to_chat = [a for a in actions if a.kind is ActionKind.NOTIFY]
     try:

@@ -15,6 +15,7 @@ from sqlalchemy import Engine, and_, create_engine, event, func, insert, select,
 from sqlalchemy.dialects import postgresql, sqlite
 
 from connectors.base import Action, ActionKind, ActionResult, Record, TimeSource
+from engine.crashpoints import crashpoint
 from store import schema
 from store.models import CycleWrite, KnownRecord, LedgerEntry, OpenViolation, SlaTimer, Transition
 
@@ -127,6 +128,7 @@ class StateStore:
                     set_={k: statement.excluded[k] for k in (
                         "deadline", "met_at", "closed_at", "breached", "steps_fired")}),
                     [_timer_row(t) for t in write.timers])
+            crashpoint("in_commit")
             if write.advance_cursor or write.baseline:
                 self._set_cursor(connection, write.source, write.cursor, now)
 
