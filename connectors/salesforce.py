@@ -85,6 +85,7 @@ from connectors.errors import (
 )
 from connectors.retry import RetryPolicy, parse_retry_after
 from engine.config import SalesforceSettings, SalesforceSource, Secrets
+from engine.crashpoints import crashpoint
 
 log = structlog.get_logger()
 T = TypeVar("T")
@@ -593,6 +594,8 @@ class SalesforceConnector:
         failures: dict[int, tuple[str, bool]] = {}
         created: dict[int, str] = {}
         self._send_updates(list(updates.values()), failures)
+        if updates and creates:
+            crashpoint("between_writes")  # the bounce is in Salesforce, the Task not yet
         creates.sort(key=lambda op: op.sobject)  # mixed types: as few chunks as possible
         self._send_creates(creates, actions, failures, created)
         for index, action in enumerate(actions):

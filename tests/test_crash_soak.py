@@ -32,7 +32,6 @@ def test_two_hundred_kills_lose_and_duplicate_nothing(tmp_path, capsys):
     assert result.problems == []
     assert result.total_kills >= KILLS
     kinds = {kind.removeprefix("point:") for kind in result.kills}
-    # every named point that a cycle of this workload passes through was hit at least once
-    assert kinds >= {"timed", "loop", *(p for p in POINTS if p != "between_writes")}
+    assert kinds >= {"timed", "loop", *POINTS}  # every named point was hit
     assert result.checks["markers"] > 50 and result.checks["sf_history"] > 50
     assert result.checks["asana_history"] > 50 and result.checks["sheet_moves"] > 20
