@@ -226,8 +226,9 @@ class SalesforceOrg:
              counter: Counter[str] | None = None, write: bool = False) -> T:
         """Run `fn(sf)` under the allocation guard, error mapping, re-auth and retry policy.
 
-        `write=True`: timeouts and dropped connections raise _MaybeWritten instead of being
-        retried, because the request may have been applied.
+        `write=True`: timeouts, dropped connections and unreadable answers raise _MaybeWritten
+        instead of being retried, because the request may have been applied; like every write
+        (connectors.retry), it is retried on 429 only.
         """
 
         def attempt() -> T:
@@ -247,7 +248,7 @@ class SalesforceOrg:
                     raise AuthError("Salesforce refused a session right after "
                                     "re-authentication (INVALID_SESSION_ID)") from None
 
-        return self.retry.call(attempt, tool="salesforce", what=endpoint)
+        return self.retry.call(attempt, tool="salesforce", what=endpoint, write=write)
 
     def query_pages(self, soql: str, *, page_size: int = 2000, include_deleted: bool = False,
                     counter: Counter[str] | None = None) -> Iterator[list[dict[str, Any]]]:
@@ -333,6 +334,10 @@ class SalesforceOrg:
         except SalesforceError as error:
             raise self._map_error(endpoint, error) from None
         except (requests.exceptions.JSONDecodeError, json.JSONDecodeError) as error:
+            if write:  # an answer, however broken, means the request was processed
+                raise _MaybeWritten(f"Salesforce {endpoint}: unreadable answer "
+                                    f"({type(error).__name__}); the write may have been "
+                                    "applied") from None
             raise TransientError(f"Salesforce {endpoint}: unreadable answer "
                                  f"({type(error).__name__})") from None
         except requests.exceptions.ConnectTimeout:
