@@ -16,7 +16,7 @@ import argparse
 import json
 import signal
 import sys
-import time
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -72,7 +72,10 @@ def open_runtime(config: Config, secrets: Secrets | None = None,
 def command_run(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     logs.configure(config.baton.log_format)
-    runtime = open_runtime(config)
+    stopping = threading.Event()
+    # Retry waits (a Retry-After of a minute) end early on SIGTERM: the remaining attempts run
+    # at once and the cycle ends; what it leaves pending is safe in the ledger.
+    runtime = open_runtime(config, retry=RetryPolicy(sleep=stopping.wait))
     runner = runtime.runner(dry_run=args.dry_run)
     if args.once or args.dry_run:
         reports = runner.run_all()
@@ -83,11 +86,9 @@ def command_run(args: argparse.Namespace) -> int:
                     print(f"  {line}")
         return 0 if all(h.consecutive_failures == 0 for h in runner.health.values()) else 1
 
-    stopping = {"now": False}
-
     def stop(signum: int, _frame: object) -> None:
         log.info("daemon.stopping", signal=signal.Signals(signum).name)
-        stopping["now"] = True
+        stopping.set()
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
@@ -103,9 +104,9 @@ def command_run(args: argparse.Namespace) -> int:
              health_port=config.baton.health_port or None)
     for source in config.source:
         pool.submit(source.id)
-    while not stopping["now"]:
+    while not stopping.is_set():
         scheduler.run_pending()
-        time.sleep(min(1.0, max(0.05, scheduler.idle_seconds or 1.0)))
+        stopping.wait(min(1.0, max(0.05, scheduler.idle_seconds or 1.0)))
     pool.stop()
     log.info("daemon.stopped")
     return 0
