@@ -2,7 +2,8 @@
 
 An emulator subclasses `Emulator`, registers routes with `@route(method, pattern)` and keeps its
 state in memory behind `self.lock`. Faults are queued per route name by tests and benchmarks
-(`server.faults.add("query", status=429, headers={"Retry-After": "1"})`).
+(`server.faults.add("query", status=429, headers={"Retry-After": "1"})`); `after=True` applies
+the request before answering with the fault (a write whose answer is lost).
 """
 from __future__ import annotations
 
@@ -51,6 +52,7 @@ class Fault:
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0  # seconds to stall before answering (timeouts)
     raw: bytes | None = None  # a malformed body sent as it is
+    after: bool = False  # the request is applied first, then this answer replaces the real one
 
 
 class FaultPlan:
@@ -116,6 +118,9 @@ class Emulator:
                     self.calls[name] += 1
                 fault = self.faults.take(name)
                 if fault is not None:
+                    if fault.after:  # a write that lands, and an answer that is lost or mangled
+                        with self.lock:
+                            handler(request)
                     return fault
                 with self.lock:
                     return handler(request)
