@@ -14,7 +14,7 @@ class RateBudget:
     """At most `per_minute` requests in any 60 seconds; `acquire()` waits when the bucket is empty.
 
     A token bucket lets through its capacity plus a minute of refill within one minute, so the
-    bucket is small (a tenth of the limit) and refills at 90 % of it: capacity + 60 s of refill
+    bucket is small (a tenth of the limit) and refills at just under the rest: capacity + 60 s of refill
     equals the limit, and a burst can never earn a 429 from a sliding-window limiter.
     """
 
@@ -27,7 +27,8 @@ class RateBudget:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.capacity = max(1.0, per_minute / 10)
-        self.rate = (per_minute - self.capacity) / 60.0 or per_minute / 60.0
+        # 0.5 % under the limit, so a request never lands exactly on a window's edge
+        self.rate = 0.995 * max(per_minute - self.capacity, 1.0) / 60.0
         self.tool = tool
         self._tokens = self.capacity
         self._clock = clock
