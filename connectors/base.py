@@ -5,7 +5,7 @@ frozen values defined here.
 """
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from datetime import datetime
@@ -57,6 +57,19 @@ class ChangeBatch:
     cursor: str | None
     api_calls: int = 0
     complete: bool = True  # False: a page failed; records so far are valid, the cursor is not
+
+
+class PageStream:
+    """Records page by page (a baseline of 50,000 leads need not sit in memory at once);
+    `cursor` and `complete` are final once every page was read."""
+
+    def __init__(self, pages: Generator[Sequence[Record], None, tuple[str | None, bool]]) -> None:
+        self._pages = pages
+        self.cursor: str | None = None
+        self.complete = False
+
+    def __iter__(self) -> Iterator[Sequence[Record]]:
+        self.cursor, self.complete = yield from self._pages
 
 
 class ActionKind(StrEnum):
@@ -118,6 +131,9 @@ class Connector(Protocol):
 
     def api_calls(self) -> Mapping[str, int]:
         """API calls made so far, by endpoint name (for benchmarks and the idle-cycle contract)."""
+
+    # Optional: `stream_baseline(now) -> PageStream` reads the first sight of a source page by
+    # page; without it the engine takes `fetch_changes(None, now)` whole.
 
 
 IDEMPOTENCY_TAG = "baton:"

@@ -46,7 +46,7 @@ import re
 import threading
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -69,6 +69,7 @@ from connectors.base import (
     ActionResult,
     IDEMPOTENCY_TAG,
     ChangeBatch,
+    PageStream,
     Record,
     StatusChange,
     TimeSource,
@@ -496,6 +497,22 @@ class SalesforceConnector:
         never after `now` (whole seconds). A baseline with no records at all starts at `now`.
         """
         before = sum(self._calls.values())
+        found: dict[str, Record] = {}
+        stream = PageStream(self._pages(cursor, now))
+        for page in stream:
+            for record in page:
+                seen = found.get(record.id)
+                if seen is None or seen.modified_at <= record.modified_at:
+                    found[record.id] = record  # a row read twice across pages: keep the last
+        return ChangeBatch(list(found.values()), stream.cursor,
+                           api_calls=sum(self._calls.values()) - before, complete=stream.complete)
+
+    def stream_baseline(self, now: datetime) -> PageStream:
+        """Every record, one page at a time (the engine stores each page as it comes)."""
+        return PageStream(self._pages(None, now))
+
+    def _pages(self, cursor: str | None, now: datetime
+               ) -> Generator[list[Record], None, tuple[str | None, bool]]:
         upper = (now if now.tzinfo else now.replace(tzinfo=UTC)).astimezone(UTC).replace(
             microsecond=0)
         previous = parse_sf_datetime(cursor) if cursor else None
@@ -506,32 +523,25 @@ class SalesforceConnector:
         conditions.append(f"SystemModstamp <= {soql_datetime(upper)}")
         soql = (f"SELECT {', '.join(self._select_fields())} FROM {self.source.object} "
                 f"WHERE {' AND '.join(conditions)} ORDER BY SystemModstamp, Id")
-        found: dict[str, Record] = {}
         newest = previous
-        complete = True
+        read = 0
         try:
-            for page in self.org.query_pages(soql, page_size=self.org.settings.page_size,
-                                             counter=self._calls):
-                for raw in page:
-                    record = self._to_record(raw)
-                    seen = found.get(record.id)
-                    if seen is None or seen.modified_at <= record.modified_at:
-                        found[record.id] = record  # a row read twice across pages: keep the last
+            for raw_page in self.org.query_pages(soql, page_size=self.org.settings.page_size,
+                                                 counter=self._calls):
+                page = [self._to_record(raw) for raw in raw_page]
+                for record in page:
                     if newest is None or record.modified_at > newest:
                         newest = record.modified_at
+                read += len(page)
+                yield page
         except (TransientError, PayloadError) as error:
-            if not found:
+            if not read:
                 raise
-            complete = False
-            log.warning("source.page_failed", source=self.source_id, records=len(found),
+            log.warning("source.page_failed", source=self.source_id, records=read,
                         error=type(error).__name__)
-        if not complete:
-            new_cursor = cursor
-        else:
-            newest = min(newest, upper) if newest is not None else upper
-            new_cursor = newest.strftime("%Y-%m-%dT%H:%M:%S.000+0000")
-        return ChangeBatch(list(found.values()), new_cursor,
-                           api_calls=sum(self._calls.values()) - before, complete=complete)
+            return cursor, False
+        newest = min(newest, upper) if newest is not None else upper
+        return newest.strftime("%Y-%m-%dT%H:%M:%S.000+0000"), True
 
     def status_history(
         self, record_ids: Sequence[str], since: datetime | None

@@ -17,7 +17,7 @@ from datetime import datetime
 
 import structlog
 
-from connectors.base import Action, ActionKind, ActionResult, ChangeBatch, Connector, Record
+from connectors.base import Action, ActionKind, ActionResult, Connector, Record
 from connectors.errors import SourceError
 from connectors.webhook import WebhookNotifier
 from engine.crashpoints import crashpoint
@@ -52,15 +52,14 @@ def run_cycle(source_id: str, connector: Connector, store: StateStore, rules: Ru
     if not dry_run:
         _flush_pending(source_id, connector, notifier, store, now, report)
     cursor, baseline_at, _paused = store.source_state(source_id)
-    batch = connector.fetch_changes(cursor if baseline_at else None, now)
-    report.records_seen = len(batch.records)
-
     if baseline_at is None:
         report.baseline = True
         if not dry_run:
-            _record_baseline(source_id, batch, store, now)
-        log.info("source.baseline", source=source_id, records=len(batch.records))
+            report.records_seen = _record_baseline(source_id, connector, store, now)
+        log.info("source.baseline", source=source_id, records=report.records_seen)
         return report
+    batch = connector.fetch_changes(cursor, now)
+    report.records_seen = len(batch.records)
 
     known = store.known_records(source_id, [r.id for r in batch.records])
     candidates = [r for r in batch.records
@@ -91,12 +90,25 @@ def run_cycle(source_id: str, connector: Connector, store: StateStore, rules: Ru
     return report
 
 
-def _record_baseline(source_id: str, batch: ChangeBatch, store: StateStore, now: datetime) -> None:
-    """The first sight of a source: remember every record, comment on none of them."""
-    write = CycleWrite(source_id, batch.cursor, advance_cursor=batch.complete, baseline=True,
-                       records=list(batch.records),
-                       status_since={r.id: r.modified_at for r in batch.records})
-    store.commit_cycle(write, now)
+def _record_baseline(source_id: str, connector: Connector, store: StateStore, now: datetime) -> int:
+    """The first sight of a source: remember every record, comment on none of them.
+
+    Page by page where the connector can; the cursor is written last, so a baseline cut short
+    is simply taken again."""
+    stream = getattr(connector, "stream_baseline", None)
+    if stream is None:
+        batch = connector.fetch_changes(None, now)
+        pages, final = [batch.records], batch
+    else:
+        pages = final = stream(now)
+    seen = 0
+    for page in pages:
+        seen += len(page)
+        store.commit_cycle(CycleWrite(source_id, None, advance_cursor=False, records=list(page),
+                                      status_since={r.id: r.modified_at for r in page}), now)
+    if final.complete:
+        store.commit_cycle(CycleWrite(source_id, final.cursor, advance_cursor=True, baseline=True), now)
+    return seen
 
 
 def _earliest_since(records: Sequence[Record], known: dict) -> datetime | None:

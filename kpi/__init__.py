@@ -4,27 +4,51 @@ Data flows one way: the caller reads the store (and the SLA timers) into `KpiInp
 `compute_kpis` is a pure function of those inputs; renderers turn the `KpiReport` into text,
 JSON, CSV, HTML or rows for a Sheet tab. `definitions_markdown()` is the README's KPI table.
 """
-from .audit import AuditRow, audit_sample, render_audit
-from .compute import KPI_BY_NAME, KPIS, KpiDefinition, compute_kpis, definitions_markdown, nearest_rank
-from .load import load_inputs
-from .mermaid import GateEdge, handoff_map
-from .model import (
-    CheckFailure,
-    GateEvaluation,
-    KpiInputs,
-    KpiReport,
-    KpiValue,
-    Period,
-    RecordSnapshot,
-    SlaOutcome,
-    evaluations_from_rows,
-    iso_week,
-    parse_due,
-    records_from_rows,
-    sla_outcomes_from_timers,
-)
-from .render import render_csv, render_html, render_json, render_table, rows_for_sheet
-from .settings import DeliverySettings, KpiSettings, LeadFunnelSettings
+# Loaded on first use: the daemon needs only `kpi.settings`, not the report machinery.
+_HOME = {
+    "AuditRow": "audit",
+    "CheckFailure": "model",
+    "DeliverySettings": "settings",
+    "GateEdge": "mermaid",
+    "GateEvaluation": "model",
+    "KPIS": "compute",
+    "KPI_BY_NAME": "compute",
+    "KpiDefinition": "compute",
+    "KpiInputs": "model",
+    "KpiReport": "model",
+    "KpiSettings": "settings",
+    "KpiValue": "model",
+    "LeadFunnelSettings": "settings",
+    "Period": "model",
+    "RecordSnapshot": "model",
+    "SlaOutcome": "model",
+    "audit_sample": "audit",
+    "compute_kpis": "compute",
+    "definitions_markdown": "compute",
+    "evaluations_from_rows": "model",
+    "handoff_map": "mermaid",
+    "iso_week": "model",
+    "load_inputs": "load",
+    "nearest_rank": "compute",
+    "parse_due": "model",
+    "records_from_rows": "model",
+    "render_audit": "audit",
+    "render_csv": "render",
+    "render_html": "render",
+    "render_json": "render",
+    "render_table": "render",
+    "rows_for_sheet": "render",
+    "sla_outcomes_from_timers": "model",
+}
+
+
+def __getattr__(name: str) -> object:
+    if name not in _HOME:
+        raise AttributeError(f"module 'kpi' has no attribute {name!r}")
+    from importlib import import_module
+
+    return getattr(import_module(f"kpi.{_HOME[name]}"), name)
+
 
 __all__ = [
     "KPIS", "KPI_BY_NAME", "AuditRow", "CheckFailure", "DeliverySettings", "GateEdge",
