@@ -101,6 +101,11 @@ class SheetsClient:
                 "(needs client_email, token_uri and an RSA private_key)"
             ) from None
         self.client_email: str = info.get("client_email", "")
+        self._credentials = credentials
+        # what must never be quoted back into a message: the key's PEM lines, and the token
+        self._secret_texts = [line.strip() for line in str(info.get("private_key", "")).splitlines()
+                              if len(line.strip()) >= 16 and not line.startswith("-----")]
+        self._tokens: list[str] = []
         http = httplib2.Http(ca_certs=settings.ca_bundle or None, timeout=settings.timeout_seconds)
         authed = AuthorizedHttp(credentials, http=http)
         self.sheets = build(
@@ -141,12 +146,12 @@ class SheetsClient:
             try:
                 reply = make_request().execute(num_retries=0)
             except HttpError as error:
-                raise map_http_error(error, what, self.client_email) from None
+                raise map_http_error(error, what, self.client_email, scrub=self.scrub) from None
             except google.auth.exceptions.RefreshError as error:
                 if getattr(error, "retryable", False):
                     raise TransientError(f"{what}: token endpoint unavailable") from None
                 raise AuthError(f"{what}: the token endpoint refused the service account "
-                                f"{self.client_email} ({_first_line(error)})") from None
+                                f"{self.client_email} ({self.scrub(_first_line(error))})") from None
             except google.auth.exceptions.TransportError:
                 raise TransientError(f"{what}: could not reach the token endpoint") from None
             except ssl.SSLCertVerificationError:
@@ -156,6 +161,7 @@ class SheetsClient:
                 raise TransientError(f"{what}: {type(error).__name__}") from None
             except ValueError:  # json.JSONDecodeError: a truncated or non-JSON body
                 raise TransientError(f"{what}: malformed response body") from None
+            self._remember_token()
             if not isinstance(reply, dict):  # googleapiclient hands back unparseable JSON as str
                 raise TransientError(f"{what}: malformed response body")
             return reply
@@ -164,6 +170,18 @@ class SheetsClient:
 
     def api_calls(self) -> Mapping[str, int]:
         return dict(self._calls)
+
+    def scrub(self, text: str) -> str:
+        """`text` without the private key or an access token (servers may quote them back)."""
+        self._remember_token()
+        for secret in [*self._secret_texts, *self._tokens]:
+            text = text.replace(secret, "***")
+        return text
+
+    def _remember_token(self) -> None:
+        token = getattr(self._credentials, "token", None)
+        if isinstance(token, str) and len(token) >= 8 and token not in self._tokens:
+            self._tokens = [*self._tokens[-4:], token]  # the last few: a refresh replaces it
 
 
 def _read_key_file(path: Path) -> dict[str, Any]:
@@ -183,7 +201,8 @@ def _first_line(error: Exception) -> str:
     return text.splitlines()[0][:200] if text else type(error).__name__
 
 
-def map_http_error(error: HttpError, what: str, client_email: str = "") -> SourceError:
+def map_http_error(error: HttpError, what: str, client_email: str = "",
+                   scrub: Callable[[str], str] = str) -> SourceError:
     """HTTP status (+ Google reason) -> what the caller does next. The table:
 
         429, 403 rate-limit reasons   RateLimited (retried; Retry-After honoured if sent)
@@ -193,6 +212,7 @@ def map_http_error(error: HttpError, what: str, client_email: str = "") -> Sourc
     """
     status = error.status_code
     message, reasons = _google_error(error)
+    message = scrub(message)
     if status == 429 or (status == 403 and reasons & _RATE_REASONS):
         retry_after = parse_retry_after(error.resp.get("retry-after") if error.resp else None)
         return RateLimited(f"{what}: rate limited ({message})", retry_after)
