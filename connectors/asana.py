@@ -73,6 +73,7 @@ PAGE_SIZE = 100
 BATCH_SIZE = 10  # the Batch API's maximum
 RECONCILE_OVERLAP = timedelta(minutes=5)  # clock skew and late commits
 FULL_SWEEP_EVERY = 6  # every 6th reconciliation lists the whole project
+TEXT_FIELD_MAX = 1024  # characters in a text custom field
 
 TASK_FIELDS = ",".join([
     "name", "permalink_url", "modified_at", "completed", "due_on", "assignee", "assignee.name",
@@ -787,8 +788,9 @@ def _encode_value(field: Mapping[str, Any], value: Any) -> Any:
         return {"date": str(value)[:10]}
     if kind == "people":
         return [value] if isinstance(value, str) else list(value)
-    if kind == "text":
-        return str(value)
+    if kind == "text":  # Asana refuses a text value over 1,024 characters: cut, never fail
+        text = str(value)
+        return text if len(text) <= TEXT_FIELD_MAX else text[:TEXT_FIELD_MAX - 1] + "…"
     return value
 
 
