@@ -441,7 +441,7 @@ def verify(box: Any, state: Path, t0: datetime, sheet_moves: list[tuple[str, str
     # gates run for the status a record is in when Baton looks; a hop it had already left
     # (A -> gated -> B between two polls) is history, not a handoff to check
     last_hop = {}
-    for key, source, record_id, to_status, at, recorded_at in sorted(rows, key=lambda r: r[4]):
+    for key, source, record_id, _to, _at, recorded_at in sorted(rows, key=lambda r: r[4]):
         last_hop[(source, record_id, recorded_at)] = key
     for key, source, record_id, to_status, at, recorded_at in rows:
         if (source, to_status) in gated and last_hop[(source, record_id, recorded_at)] == key \

@@ -7,14 +7,12 @@ No case may crash: each ends in a clear message and a defined exit code or a ski
 from __future__ import annotations
 
 import textwrap
-from pathlib import Path
 
 import pytest
 from structlog.testing import capture_logs
 
 import daemon
 from connectors.retry import RetryPolicy
-from tests.conftest import ROOT
 
 SOURCE = """
 [[source]]

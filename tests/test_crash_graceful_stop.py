@@ -105,7 +105,8 @@ def test_sigterm_mid_work_exits_cleanly_and_leaves_nothing_unwritten(make_sandbo
         assert events[-1]["event"] == "daemon.stopped", events[-3:]
         assert "daemon.stopping" in [e["event"] for e in events]
         process = _start(config_file, log)
-        _wait_for(log, lambda ev: [e["event"] for e in ev].count("daemon.started") == round_number + 2)
+        starts = round_number + 2
+        _wait_for(log, lambda ev, n=starts: [e["event"] for e in ev].count("daemon.started") == n)
     time.sleep(3)  # the last start finishes what it found
     stops.append(_stop(process))
     assert max(stops) < STOP_WITHIN, stops
