@@ -25,7 +25,7 @@ from engine.planner import describe, plan_failure, plan_resolution
 from engine.sla import escalate, start_and_meet
 from engine.transitions import Observed, detect
 from rules import RuleSet, evaluate_gate
-from store import CycleWrite, Evaluation, StateStore
+from store import CycleWrite, Evaluation, LedgerEntry, StateStore
 
 log = structlog.get_logger()
 
@@ -49,8 +49,12 @@ def run_cycle(source_id: str, connector: Connector, store: StateStore, rules: Ru
               now: datetime, *, dry_run: bool = False,
               notifier: WebhookNotifier | None = None) -> CycleReport:
     report = CycleReport(source_id)
-    if not dry_run:
-        _flush_pending(source_id, connector, notifier, store, now, report)
+    pending = [] if dry_run else store.pending_actions(source_id)
+    # A bounce left pending waits for this poll: if a person moved the record meanwhile, it is
+    # not yanked back.
+    bounces = [e for e in pending if e.action.kind is ActionKind.MOVE_STATUS]
+    _flush_pending(source_id, [e for e in pending if e not in bounces], connector, notifier,
+                   store, now, report)
     cursor, baseline_at, _paused = store.source_state(source_id)
     if baseline_at is None:
         report.baseline = True
@@ -60,6 +64,9 @@ def run_cycle(source_id: str, connector: Connector, store: StateStore, rules: Ru
         return report
     batch = connector.fetch_changes(cursor, now)
     report.records_seen = len(batch.records)
+    if bounces:
+        bounces = _drop_superseded(bounces, {r.id: r.status for r in batch.records}, store, now, report)
+        _flush_pending(source_id, bounces, connector, notifier, store, now, report)
 
     known = store.known_records(source_id, [r.id for r in batch.records])
     candidates = [r for r in batch.records
@@ -172,10 +179,31 @@ def _advance_slas(source_id: str, rules: RuleSet, store: StateStore, write: Cycl
     report.sla_breaches = len({a.key for a, _ in actions})
 
 
-def _flush_pending(source_id: str, connector: Connector, notifier: WebhookNotifier | None,
-                   store: StateStore, now: datetime, report: CycleReport) -> None:
+def _drop_superseded(bounces: list[LedgerEntry], statuses: dict[str, str | None],
+                     store: StateStore, now: datetime, report: CycleReport) -> list[LedgerEntry]:
+    """Pending bounces whose record has since left the gated status (a person moved it, or the
+    bounce itself landed before a crash) are done; the others still go out."""
+    still_due, done = [], []
+    for entry in bounces:
+        action = entry.action
+        current = statuses.get(action.record_id)
+        expected = action.payload.get("expected_status")
+        if current is not None and expected is not None and current != expected:
+            done.append(ActionResult(action.key, True, remote_id=f"superseded: now {current}"))
+            log.info("writeback.superseded", source=action.source, record=action.record_id,
+                     status=current, bounce_to=action.value)
+        else:
+            still_due.append(entry)
+    if done:
+        store.finish_actions(done, now)
+        report.recovered += len(done)
+    return still_due
+
+
+def _flush_pending(source_id: str, pending: Sequence[LedgerEntry], connector: Connector,
+                   notifier: WebhookNotifier | None, store: StateStore, now: datetime,
+                   report: CycleReport) -> None:
     """Finish what an earlier cycle (or a crashed process) left pending in the ledger."""
-    pending = store.pending_actions(source_id)
     if not pending:
         return
     # A chat post cannot be looked up: one that may have gone out is not sent again.

@@ -33,7 +33,8 @@ def plan_failure(record: Record, gate: Gate, result: GateResult, transition_key:
     for field_name, value in spec.set.items():
         actions.append(action(ActionKind.SET_FIELD, field=field_name, value=render(value, context)))
     if spec.move_to:
-        actions.append(action(ActionKind.MOVE_STATUS, value=spec.move_to))
+        actions.append(action(ActionKind.MOVE_STATUS, value=spec.move_to,
+                              payload={"expected_status": gate.enters}))
     return actions
 
 

@@ -188,3 +188,24 @@ def test_dry_run_prints_the_plan_and_writes_nothing(make_sandbox, demo_config, t
     assert baton_tasks(sf) == [] and lead_status(sf, bad) == "MQL"
     subprocess.run([*base, "--once"], env=env, check=True, capture_output=True)
     assert len(baton_tasks(sf)) == 1  # the dry run did not consume the transition
+
+
+def test_a_bounce_left_pending_by_a_crash_does_not_undo_a_later_human_move(make_sandbox, demo_config,
+                                                                            tmp_path):
+    box = make_sandbox("salesforce", frozen=False)
+    sf = box.salesforce
+    bad = sf.create_record("Lead", BAD)
+    config_file = box.write_config(demo_config, tmp_path / "baton.toml", tmp_path / "state.db")
+    command = [sys.executable, str(ROOT / "daemon.py"), "--config", str(config_file), "run", "--once"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    subprocess.run(command, env=env, check=True, capture_output=True)
+    sf.update_record("Lead", bad, {"Status": "MQL"})
+    killed = subprocess.run(command, env={**env, "BATON_CRASH_AT": "after_commit"}, capture_output=True)
+    assert killed.returncode == -9  # the task and the bounce are planned, nothing is written
+    sf.update_record("Lead", bad, {"Status": "Working - Contacted"})  # someone moves on meanwhile
+
+    restarted = subprocess.run(command, env=env, capture_output=True, text=True)
+    assert restarted.returncode == 0, restarted.stderr
+    assert len(baton_tasks(sf)) == 1  # the task is still owed and written once
+    assert lead_status(sf, bad) == "Working - Contacted"  # the stale bounce is not applied
+    assert "writeback.superseded" in restarted.stderr
