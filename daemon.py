@@ -50,6 +50,13 @@ class Runtime:
     rules: LiveRules
     connectors: dict[str, Connector]
 
+    def close(self) -> None:
+        """Release the SDK clients (threads, pools) before the interpreter exits."""
+        for connector in self.connectors.values():
+            close = getattr(connector, "close", None)
+            if close is not None:
+                close()
+
     def runner(self, dry_run: bool = False, clock: Callable[[], datetime] | None = None) -> Runner:
         return Runner(self.connectors, self.store, self.rules, dry_run=dry_run,
                       notifier=WebhookNotifier(self.secrets), **({"clock": clock} if clock else {}))
@@ -79,6 +86,7 @@ def command_run(args: argparse.Namespace) -> int:
     runner = runtime.runner(dry_run=args.dry_run)
     if args.once or args.dry_run:
         reports = runner.run_all()
+        runtime.close()
         for source_id, report in reports.items():
             if args.dry_run and report is not None:
                 print(f"{source_id}: {len(report.planned)} action(s) planned (dry run, nothing written)")
@@ -108,6 +116,7 @@ def command_run(args: argparse.Namespace) -> int:
         scheduler.run_pending()
         stopping.wait(min(1.0, max(0.05, scheduler.idle_seconds or 1.0)))
     pool.stop()
+    runtime.close()
     log.info("daemon.stopped")
     return 0
 
@@ -251,6 +260,7 @@ def command_backfill(args: argparse.Namespace) -> int:
     for source_id, connector in runtime.connectors.items():
         added = backfill(source_id, connector, runtime.store, since, _now())
         print(f"{source_id}: {added} transition(s) backfilled from history (no write-backs)")
+    runtime.close()
     return 0
 
 

@@ -142,6 +142,15 @@ class AsanaWorkspace:
     def total_calls(self) -> int:
         return sum(self._calls.values())
 
+    def close(self) -> None:
+        """Stop the SDK's idle thread pool now; left to ApiClient.__del__ at interpreter exit it
+        writes to a pipe already closed and prints a traceback. Idempotent."""
+        pool = getattr(self.client, "pool", None)
+        if pool is not None:
+            pool.close()
+            pool.join()
+            del self.client.pool  # ApiClient.__del__ then has nothing left to close
+
     def scrub(self, text: str) -> str:
         for secret in self._secrets:
             text = text.replace(secret, "***")
@@ -333,6 +342,9 @@ class AsanaConnector:
         return self.workspace.api_calls()
 
     # -- reading
+
+    def close(self) -> None:
+        self.workspace.close()
 
     def fetch_changes(self, cursor: str | None, now: datetime) -> ChangeBatch:
         calls_before = self.workspace.total_calls()
