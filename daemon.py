@@ -42,6 +42,10 @@ from store import StateStore
 log = structlog.get_logger()
 
 
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
 @dataclass
 class Runtime:
     config: Config
@@ -57,9 +61,9 @@ class Runtime:
             if close is not None:
                 close()
 
-    def runner(self, dry_run: bool = False, clock: Callable[[], datetime] | None = None) -> Runner:
-        return Runner(self.connectors, self.store, self.rules, dry_run=dry_run,
-                      notifier=WebhookNotifier(self.secrets), **({"clock": clock} if clock else {}))
+    def runner(self, dry_run: bool = False, clock: Callable[[], datetime] = _utcnow) -> Runner:
+        return Runner(self.connectors, self.store, self.rules, clock=clock, dry_run=dry_run,
+                      notifier=WebhookNotifier(self.secrets))
 
 
 def open_runtime(config: Config, secrets: Secrets | None = None,
@@ -210,7 +214,7 @@ def command_report(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     store = StateStore.open(config.resolve(config.baton.state))
     text = commands.report(config, store, since=args.since, until=args.until, fmt=args.format,
-                           out=args.out, now=_now())
+                           out=args.out, now=_utcnow())
     if args.to_sheet:
         _write_kpi_tab(config, store, args)
     if not args.out:
@@ -223,9 +227,9 @@ def _write_kpi_tab(config: Config, store: StateStore, args: argparse.Namespace) 
     from kpi import commands, rows_for_sheet
 
     spreadsheet_id, _, tab = args.to_sheet.partition("!")
-    since = commands.parse_moment(args.since, _now())
-    until = commands.parse_moment(args.until, _now()) if args.until else _now()
-    rows = rows_for_sheet(commands.build_report(config, store, since, until, _now()))
+    since = commands.parse_moment(args.since, _utcnow())
+    until = commands.parse_moment(args.until, _utcnow()) if args.until else _utcnow()
+    rows = rows_for_sheet(commands.build_report(config, store, since, until, _utcnow()))
     secrets = Secrets(config.resolve(config.baton.secrets_file) if config.baton.secrets_file else None)
     write_rows(config.sheets, secrets, spreadsheet_id, tab or "Baton KPIs", rows)
     print(f"KPI tab written: {spreadsheet_id} / {tab or 'Baton KPIs'} ({len(rows)} rows, RAW)")
@@ -236,7 +240,7 @@ def command_audit(args: argparse.Namespace) -> int:
 
     config = load_config(args.config)
     store = StateStore.open(config.resolve(config.baton.state))
-    print(commands.audit(config, store, sample=args.sample, seed=args.seed, now=_now(),
+    print(commands.audit(config, store, sample=args.sample, seed=args.seed, now=_utcnow(),
                          since=args.since))
     return 0
 
@@ -256,9 +260,9 @@ def command_backfill(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     logs.configure(config.baton.log_format)
     runtime = open_runtime(config)
-    since = parse_moment(args.since, _now())
+    since = parse_moment(args.since, _utcnow())
     for source_id, connector in runtime.connectors.items():
-        added = backfill(source_id, connector, runtime.store, since, _now())
+        added = backfill(source_id, connector, runtime.store, since, _utcnow())
         print(f"{source_id}: {added} transition(s) backfilled from history (no write-backs)")
     runtime.close()
     return 0
@@ -276,12 +280,8 @@ def command_preview(args: argparse.Namespace) -> int:
         print(f"No gate {args.gate!r}; the rule files define: {', '.join(g.id for g in rules.gates)}")
         return 1
     store = StateStore.open(config.resolve(config.baton.state))
-    print(render(preview(gate, store, parse_moment(args.since, _now()))))
+    print(render(preview(gate, store, parse_moment(args.since, _utcnow()))))
     return 0
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def command_demo(args: argparse.Namespace) -> int:
