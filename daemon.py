@@ -141,16 +141,20 @@ def command_check(args: argparse.Namespace) -> int:
         problems.extend(str(p) for p in error.problems)
     else:
         configured = {s.id for s in config.source}
-        for gate in rule_set.gates:
-            if gate.source not in configured:
-                problems.append(f"gate {gate.id}: source {gate.source!r} is not configured "
+        named = [(f"gate {g.id}", g.source, [g.enters, *g.from_statuses, g.on_fail.move_to])
+                 for g in rule_set.gates]
+        named += [(f"sla {s.id}", s.source, [s.starts, *s.reach]) for s in rule_set.slas]
+        for what, source, statuses in named:
+            if source not in configured:
+                problems.append(f"{what}: source {source!r} is not configured "
                                 f"(known: {', '.join(sorted(configured)) or 'none'})")
-            problems.extend(_unfetched_fields(config, gate))
-            workflow = _workflow_of(config, gate.source)
-            for status in [gate.enters, *gate.from_statuses, gate.on_fail.move_to]:
+            workflow = _workflow_of(config, source)
+            for status in statuses:
                 if workflow and status and status not in workflow:
-                    problems.append(f"gate {gate.id}: status {status!r} is not in the workflow of "
-                                    f"{gate.source} ({', '.join(workflow)})")
+                    problems.append(f"{what}: status {status!r} is not in the workflow of "
+                                    f"{source} ({', '.join(workflow)})")
+        for gate in rule_set.gates:
+            problems.extend(_unfetched_fields(config, gate))
     if problems:
         print(f"{len(problems)} problem(s):")
         for problem in problems:

@@ -43,6 +43,21 @@ def test_check_passes_on_the_shipped_config_and_lists_every_problem_otherwise(tm
     assert "gate[g].checks[1].pattern" in out and str(rules) in out
 
 
+def test_check_names_an_sla_status_outside_the_workflow(tmp_path, capsys):
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    for name in ("taxonomy.toml", "salesforce-leads.toml"):
+        (rules / name).write_text((ROOT / "rules" / "demo" / name).read_text())
+    (rules / "sla.toml").write_text((ROOT / "rules" / "demo" / "sla.toml").read_text().replace(
+        '"Working - Contacted"', '"Contacted"'))
+    config = tmp_path / "config.toml"
+    config.write_text((ROOT / "config.toml").read_text().replace(
+        'rules = ["rules/demo/*.toml"]', f'rules = ["{rules}/*.toml"]'))
+    assert main(["check", "--config", str(config)]) == 1
+    assert "sla speed-to-lead: status 'Contacted' is not in the workflow of salesforce:leads" in \
+        capsys.readouterr().out
+
+
 def test_check_names_a_field_the_salesforce_source_does_not_fetch(tmp_path, capsys):
     config = tmp_path / "config.toml"
     config.write_text((ROOT / "config.toml").read_text().replace('"Title", ', "").replace(
