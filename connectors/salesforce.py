@@ -153,18 +153,24 @@ def _chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
 
 
 class _Session(requests.Session):
-    """requests.Session with a default timeout, the configured CA only, and the last response.
+    """requests.Session with a default timeout, the configured CA bundle, and the last response.
 
-    trust_env is off so REQUESTS_CA_BUNDLE cannot override `verify` (it would, otherwise); this
-    also means proxies come only from `session.proxies`.
+    Proxies still come from the environment (HTTPS_PROXY, NO_PROXY), but a configured
+    `ca_bundle` wins over REQUESTS_CA_BUNDLE, which requests would otherwise let override it.
     """
 
     def __init__(self, timeout: float, verify: str | bool) -> None:
         super().__init__()
-        self.trust_env = False
         self.verify = verify
         self.timeout = timeout
         self._local = threading.local()
+
+    def merge_environment_settings(self, url: Any, proxies: Any, stream: Any, verify: Any,
+                                   cert: Any) -> dict[str, Any]:
+        settings = super().merge_environment_settings(url, proxies, stream, verify, cert)
+        if isinstance(self.verify, str) and verify in (None, True):
+            settings["verify"] = self.verify
+        return settings
 
     def request(self, method: str | bytes, url: str | bytes, *args: Any,  # type: ignore[override]
                 **kwargs: Any) -> requests.Response:

@@ -21,6 +21,14 @@ from sandbox.sheets import SheetsEmulator
 from sandbox.tls import LocalCA
 
 
+def _bypass_proxies_for_loopback() -> None:
+    """A developer's HTTPS_PROXY must not catch the sandbox's 127.0.0.1 traffic (requests and
+    httplib2 honour NO_PROXY); child processes inherit it."""
+    for name in ("NO_PROXY", "no_proxy"):
+        hosts = [h for h in os.environ.get(name, "").split(",") if h]
+        os.environ[name] = ",".join(dict.fromkeys([*hosts, "127.0.0.1", "localhost"]))
+
+
 class SandboxClock:
     """One clock for the emulators and Baton, so a scripted day runs in seconds.
 
@@ -74,6 +82,7 @@ class Sandbox:
             self.spreadsheet_id = sheets_seed.seed_utm_tracker(self.sheets)
 
     def start(self) -> Sandbox:
+        _bypass_proxies_for_loopback()
         emulators = {"salesforce": self.salesforce, "asana": self.asana, "sheets": self.sheets}
         for tool in self.tools:
             self._servers[tool] = SandboxServer(emulators[tool], self.ca).start()

@@ -137,3 +137,22 @@ def test_jwt_bearer_end_to_end_against_the_emulator(local_ca: LocalCA,
         with pytest.raises(AuthError, match="invalid_grant"):
             SalesforceConnector(SalesforceSource(id="leads", tool="salesforce"),
                                 org).fetch_changes(None, clock())
+
+
+def test_a_configured_ca_bundle_wins_over_the_environment_and_proxies_still_apply(monkeypatch, tmp_path):
+    """REQUESTS_CA_BUNDLE must not replace the configured bundle; HTTPS_PROXY must still be read."""
+    from connectors.salesforce import _Session
+
+    bundle = tmp_path / "corp-ca.pem"
+    bundle.write_text("")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt")
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    pinned = _Session(5.0, str(bundle)).merge_environment_settings(
+        "https://acme.my.salesforce.com/x", {}, None, None, None)
+    assert pinned["verify"] == str(bundle)
+    assert pinned["proxies"].get("https") == "http://proxy.example:3128"
+    default = _Session(5.0, True).merge_environment_settings(
+        "https://acme.my.salesforce.com/x", {}, None, None, None)
+    assert default["verify"] == "/etc/ssl/certs/ca-certificates.crt"  # the system bundle, as configured
