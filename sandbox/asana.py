@@ -31,6 +31,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
+from sandbox.clock import SandboxClock
 from sandbox.server import Emulator, Request, Response, route
 
 API = "/api/1.0"
@@ -47,27 +48,6 @@ SYNC_EXPIRED_MESSAGE = (
     "Sync token invalid or too old. If you are attempting to keep resources in sync, you must "
     "fetch the full dataset for this query now and use the new sync token for the next sync."
 )
-
-
-class ManualClock:
-    """The emulator's clock: tests move it; every timestamp the emulator writes comes from it."""
-
-    def __init__(self, start: datetime | None = None) -> None:
-        self._now = start or datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
-
-    def now(self) -> datetime:
-        return self._now
-
-    def set(self, when: datetime) -> None:
-        self._now = when
-
-    def advance(self, seconds: float) -> datetime:
-        self._now += timedelta(seconds=seconds)
-        return self._now
-
-    def monotonic(self) -> float:
-        """Seconds on this clock, for RateBudget(clock=...) in tests."""
-        return self._now.timestamp()
 
 
 def iso(when: datetime | None) -> str | None:
@@ -169,9 +149,9 @@ class SyncToken:
 class AsanaEmulator(Emulator):
     tool = "asana"
 
-    def __init__(self, clock: ManualClock | None = None, *, domain: str = "app.asana.com") -> None:
+    def __init__(self, clock: SandboxClock | None = None, *, domain: str = "app.asana.com") -> None:
         super().__init__()
-        self.clock = clock or ManualClock()
+        self.clock = clock or SandboxClock(datetime(2026, 11, 20, 9, 0, tzinfo=UTC))
         self.domain = domain
         self.section_move_bumps_modified_at = False
         self.rate_limit_per_minute: int | None = None  # None: no emulated per-minute limit

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +14,7 @@ import tomli_w
 from engine.config import Config, Secrets
 from sandbox import asana_seed, salesforce_seed, sheets_seed
 from sandbox.asana import AsanaEmulator
+from sandbox.clock import SandboxClock
 from sandbox.salesforce import SalesforceEmulator
 from sandbox.server import SandboxServer
 from sandbox.sheets import SheetsEmulator
@@ -29,36 +29,6 @@ def _bypass_proxies_for_loopback() -> None:
         os.environ[name] = ",".join(dict.fromkeys([*hosts, "127.0.0.1", "localhost"]))
 
 
-class SandboxClock:
-    """One clock for the emulators and Baton, so a scripted day runs in seconds.
-
-    Callable (the Salesforce emulator's convention) and with `now()` (Asana's and Sheets').
-    """
-
-    def __init__(self, start: datetime | None = None, *, frozen: bool = True) -> None:
-        self._now = (start or datetime.now(UTC)).replace(microsecond=0)
-        self.frozen = frozen
-        self._wall_start = datetime.now(UTC)
-        self._start = self._now
-
-    def now(self) -> datetime:
-        if self.frozen:
-            return self._now
-        return self._now + (datetime.now(UTC) - self._wall_start)
-
-    __call__ = now
-
-    def advance(self, seconds: float) -> datetime:
-        self._now += timedelta(seconds=seconds)
-        return self.now()
-
-    def set(self, moment: datetime) -> None:
-        self._now = moment
-
-    def monotonic(self) -> float:
-        return (self.now() - self._start).total_seconds()
-
-
 @dataclass
 class Sandbox:
     workdir: Path
@@ -70,9 +40,9 @@ class Sandbox:
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.ca = LocalCA.create(self.workdir / "tls")
         self.salesforce = SalesforceEmulator(clock=self.clock)
-        self.asana = AsanaEmulator(self.clock)  # type: ignore[arg-type]
+        self.asana = AsanaEmulator(self.clock)
         self.sheets = SheetsEmulator()
-        self.sheets.clock = self.clock  # type: ignore[assignment]
+        self.sheets.clock = self.clock
         self._servers: dict[str, SandboxServer] = {}
         self.env: dict[str, str] = {}
         self.overrides: dict[str, dict[str, Any]] = {}

@@ -27,10 +27,11 @@ from collections import deque
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
+from sandbox.clock import SandboxClock
 from sandbox.server import Emulator, Fault, Request, Response, route
 
 SANDBOX_REFRESH_TOKEN = "1//sandbox-refresh-token"  # an OAuth user's refresh token (Singer's tap)
@@ -78,23 +79,6 @@ class GoogleApiError(Exception):
 
     def response(self) -> Response:
         return Response(self.code, google_error(self.code, self.message, self.reason))
-
-
-class Clock:
-    """The emulator's wall clock; tests move it by hand."""
-
-    def __init__(self, start: datetime | None = None) -> None:
-        self._now = start or datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-
-    def now(self) -> datetime:
-        return self._now
-
-    def advance(self, seconds: float) -> datetime:
-        self._now += timedelta(seconds=seconds)
-        return self._now
-
-    def set(self, when: datetime) -> None:
-        self._now = when
 
 
 # ---------------------------------------------------------------- cells, sheets, spreadsheets
@@ -459,7 +443,7 @@ class SheetsEmulator(Emulator):
 
     def __init__(self) -> None:
         super().__init__()
-        self.clock = Clock()
+        self.clock = SandboxClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
         self.books: dict[str, Spreadsheet] = {}
         self.tokens: dict[str, str] = {}  # access token -> client_email
         self.require_auth = True
