@@ -217,23 +217,23 @@ def command_report(args: argparse.Namespace) -> int:
 
     config = load_config(args.config)
     store = StateStore.open(config.resolve(config.baton.state))
-    text = commands.report(config, store, since=args.since, until=args.until, fmt=args.format,
-                           out=args.out, now=_utcnow())
-    if args.to_sheet:
-        _write_kpi_tab(config, store, args)
-    if not args.out:
+    report = commands.report(config, store, since=args.since, until=args.until, now=_utcnow())
+    text = commands.RENDERERS[args.format](report)
+    if args.out:
+        args.out.write_text(text, encoding="utf-8")
+    else:
         print(text)
+    if args.to_sheet:
+        _write_kpi_tab(config, report, args.to_sheet)
     return 0
 
 
-def _write_kpi_tab(config: Config, store: StateStore, args: argparse.Namespace) -> None:
+def _write_kpi_tab(config: Config, report: Any, target: str) -> None:
     from connectors.sheets import write_rows
-    from kpi import commands, rows_for_sheet
+    from kpi import rows_for_sheet
 
-    spreadsheet_id, _, tab = args.to_sheet.partition("!")
-    since = commands.parse_moment(args.since, _utcnow())
-    until = commands.parse_moment(args.until, _utcnow()) if args.until else _utcnow()
-    rows = rows_for_sheet(commands.build_report(config, store, since, until, _utcnow()))
+    spreadsheet_id, _, tab = target.partition("!")
+    rows = rows_for_sheet(report)
     secrets = Secrets(config.resolve(config.baton.secrets_file) if config.baton.secrets_file else None)
     write_rows(config.sheets, secrets, spreadsheet_id, tab or "Baton KPIs", rows)
     print(f"KPI tab written: {spreadsheet_id} / {tab or 'Baton KPIs'} ({len(rows)} rows, RAW)")

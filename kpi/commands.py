@@ -5,14 +5,13 @@ import sys
 import zlib
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
 from engine.config import Config
 from kpi.audit import audit_sample, render_audit
 from kpi.compute import compute_kpis
 from kpi.load import load_inputs
 from kpi.mermaid import GateEdge, handoff_map
-from kpi.model import KpiReport, Period, records_from_rows
+from kpi.model import KpiReport, Period
 from kpi.render import render_csv, render_html, render_json, render_table
 from rules import RuleSet
 from rules.business_hours import parse_duration
@@ -48,14 +47,12 @@ def build_report(config: Config, store: StateStore, since: datetime, until: date
     return compute_kpis(inputs, Period(since, until), config.kpi, progress=show if progress else None)
 
 
-def report(config: Config, store: StateStore, *, since: str, until: str | None, fmt: str,
-           out: Path | None, now: datetime) -> str:
+def report(config: Config, store: StateStore, *, since: str, until: str | None,
+           now: datetime) -> KpiReport:
+    """The report for `--since/--until` (until: now, this second included)."""
     start = parse_moment(since, now)
     end = parse_moment(until, now) if until else now + timedelta(seconds=1)
-    text = RENDERERS[fmt](build_report(config, store, start, end, now, progress=sys.stderr.isatty()))
-    if out:
-        out.write_text(text, encoding="utf-8")
-    return text
+    return build_report(config, store, start, end, now, progress=sys.stderr.isatty())
 
 
 def audit(config: Config, store: StateStore, *, sample: int, seed: int | None, now: datetime,
@@ -63,10 +60,8 @@ def audit(config: Config, store: StateStore, *, sample: int, seed: int | None, n
     period = Period(parse_moment(since, now), now) if since else Period.last_month(now)
     workflows = {s.id: list(s.workflow) for s in config.source}
     inputs = load_inputs(store, workflows, config.kpi, until=period.end, as_of=now)
-    records = [r for s in config.source for r in records_from_rows(s.id, store.stored_records(s.id), "")]
     rows = audit_sample(inputs.evaluations, inputs.transitions, inputs.sla_outcomes, sample,
-                        _audit_seed(seed, config, period),
-                        period, records=records)
+                        _audit_seed(seed, config, period), period, records=inputs.records)
     return render_audit(rows, period)
 
 
