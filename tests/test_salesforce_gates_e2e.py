@@ -149,62 +149,57 @@ def _write_config(box, config, tmp_path):
     return box.write_config(config, tmp_path / "baton.toml", tmp_path / "sub.db")
 
 
-@pytest.mark.parametrize("point", ["after_write", "after_commit"])
-def test_killed_between_writing_and_recording_a_task_is_not_written_twice(make_sandbox, demo_config,
-                                                                           tmp_path, point):
+@pytest.fixture
+def baton_process(make_sandbox, demo_config, tmp_path):
+    """A live org with Grace's incomplete lead, and `baton run` as a separate process on it:
+    `run("--once", BATON_CRASH_AT="after_write")` -> CompletedProcess (text output)."""
     box = make_sandbox("salesforce", frozen=False)
-    sf = box.salesforce
-    bad = sf.create_record("Lead", BAD)
+    bad = box.salesforce.create_record("Lead", BAD)
     config_file = box.write_config(demo_config, tmp_path / "baton.toml", tmp_path / "state.db")
-    command = [sys.executable, str(ROOT / "daemon.py"), "--config", str(config_file), "run", "--once"]
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
 
-    assert subprocess.run(command, env=env, capture_output=True).returncode == 0  # baseline
+    def run(*args: str, **extra_env: str) -> subprocess.CompletedProcess:
+        command = [sys.executable, str(ROOT / "daemon.py"), "--config", str(config_file), "run", *args]
+        env = {**os.environ, "PYTHONPATH": str(ROOT), **extra_env}
+        return subprocess.run(command, env=env, capture_output=True, text=True)
+
+    assert run("--once").returncode == 0  # the baseline
+    return box.salesforce, bad, run
+
+
+@pytest.mark.parametrize("point", ["after_write", "after_commit"])
+def test_killed_between_writing_and_recording_a_task_is_not_written_twice(baton_process, point):
+    sf, bad, run = baton_process
     sf.update_record("Lead", bad, {"Status": "MQL"})
-    killed = subprocess.run(command, env={**env, "BATON_CRASH_AT": point}, capture_output=True)
-    assert killed.returncode == -9
+    assert run("--once", BATON_CRASH_AT=point).returncode == -9
     assert len(baton_tasks(sf)) == (1 if point == "after_write" else 0)
 
-    restarted = subprocess.run(command, env=env, capture_output=True, text=True)
+    restarted = run("--once")
     assert restarted.returncode == 0, restarted.stderr
     assert len(baton_tasks(sf)) == 1
     assert lead_status(sf, bad) == "Data Remediation"
-    subprocess.run(command, env=env, capture_output=True)
+    run("--once")
     assert len(baton_tasks(sf)) == 1
 
 
-def test_dry_run_prints_the_plan_and_writes_nothing(make_sandbox, demo_config, tmp_path):
-    box = make_sandbox("salesforce", frozen=False)
-    sf = box.salesforce
-    bad = sf.create_record("Lead", BAD)
-    config_file = box.write_config(demo_config, tmp_path / "baton.toml", tmp_path / "state.db")
-    base = [sys.executable, str(ROOT / "daemon.py"), "--config", str(config_file), "run"]
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    subprocess.run([*base, "--once"], env=env, check=True, capture_output=True)
+def test_dry_run_prints_the_plan_and_writes_nothing(baton_process):
+    sf, bad, run = baton_process
     sf.update_record("Lead", bad, {"Status": "MQL"})
-    dry = subprocess.run([*base, "--dry-run"], env=env, capture_output=True, text=True)
+    dry = run("--dry-run")
     assert dry.returncode == 0, dry.stderr
     assert "Handoff blocked: Grace Hopper" in dry.stdout and "Data Remediation" in dry.stdout
     assert baton_tasks(sf) == [] and lead_status(sf, bad) == "MQL"
-    subprocess.run([*base, "--once"], env=env, check=True, capture_output=True)
+    assert run("--once").returncode == 0
     assert len(baton_tasks(sf)) == 1  # the dry run did not consume the transition
 
 
-def test_a_bounce_left_pending_by_a_crash_does_not_undo_a_later_human_move(make_sandbox, demo_config,
-                                                                            tmp_path):
-    box = make_sandbox("salesforce", frozen=False)
-    sf = box.salesforce
-    bad = sf.create_record("Lead", BAD)
-    config_file = box.write_config(demo_config, tmp_path / "baton.toml", tmp_path / "state.db")
-    command = [sys.executable, str(ROOT / "daemon.py"), "--config", str(config_file), "run", "--once"]
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    subprocess.run(command, env=env, check=True, capture_output=True)
+def test_a_bounce_left_pending_by_a_crash_does_not_undo_a_later_human_move(baton_process):
+    sf, bad, run = baton_process
     sf.update_record("Lead", bad, {"Status": "MQL"})
-    killed = subprocess.run(command, env={**env, "BATON_CRASH_AT": "after_commit"}, capture_output=True)
-    assert killed.returncode == -9  # the task and the bounce are planned, nothing is written
+    # the task and the bounce are planned and durable, nothing is written
+    assert run("--once", BATON_CRASH_AT="after_commit").returncode == -9
     sf.update_record("Lead", bad, {"Status": "Working - Contacted"})  # someone moves on meanwhile
 
-    restarted = subprocess.run(command, env=env, capture_output=True, text=True)
+    restarted = run("--once")
     assert restarted.returncode == 0, restarted.stderr
     assert len(baton_tasks(sf)) == 1  # the task is still owed and written once
     assert lead_status(sf, bad) == "Working - Contacted"  # the stale bounce is not applied
