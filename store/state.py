@@ -201,21 +201,24 @@ class StateStore:
                         state=_failed_state(result.retryable, c.attempts, max_attempts)))
 
     def open_violations(self, source: str, record_ids: Sequence[str]) -> dict[tuple[str, str], OpenViolation]:
+        """Unresolved violations of these records, with what each wrote (two queries a chunk)."""
         v, lg = schema.violations.c, schema.ledger.c
         found: dict[tuple[str, str], OpenViolation] = {}
         with self.engine.connect() as connection:
             for chunk in _chunks(record_ids):
                 rows = connection.execute(
                     select(v.record_id, v.gate_id, v.transition_key, v.opened_at)
-                    .where(v.source == source, v.record_id.in_(chunk), v.resolved_at.is_(None)))
+                    .where(v.source == source, v.record_id.in_(chunk), v.resolved_at.is_(None))).all()
+                written: dict[tuple[str, str], list[tuple[str, str, str]]] = {}
+                for key, kind, remote_id, transition_key, gate_id in connection.execute(
+                        select(lg.key, lg.kind, lg.remote_id, lg.transition_key, lg.gate_id).where(
+                            lg.transition_key.in_({row[2] for row in rows}), lg.state == "done",
+                            lg.remote_id.is_not(None)).order_by(lg.created_at, lg.key)):
+                    written.setdefault((transition_key, gate_id), []).append((key, kind, remote_id))
                 for record_id, gate_id, transition_key, opened_at in rows:
-                    written = connection.execute(
-                        select(lg.key, lg.kind, lg.remote_id).where(
-                            lg.transition_key == transition_key, lg.gate_id == gate_id,
-                            lg.state == "done", lg.remote_id.is_not(None))).all()
                     found[(record_id, gate_id)] = OpenViolation(
                         source, record_id, gate_id, transition_key, opened_at,
-                        [(k, kind, rid) for k, kind, rid in written])
+                        written.get((transition_key, gate_id), []))
         return found
 
     # -- SLA timers ----------------------------------------------------------------------------
