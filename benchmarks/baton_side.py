@@ -23,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from engine import logs
+from baton.core import logs
 
 
 def main() -> int:
@@ -54,7 +54,7 @@ def main() -> int:
 def run_sources(scenario: str, setup: dict[str, Any], state: Path,
                 only: list[str] | None) -> dict[str, Any]:
     from benchmarks.scale import bench_config, bench_secrets
-    from daemon import open_runtime
+    from baton.app.runtime import open_runtime
 
     wall, cpu = time.perf_counter(), time.process_time()
     config = bench_config(setup["overrides"], state)
@@ -71,7 +71,7 @@ def run_sources(scenario: str, setup: dict[str, Any], state: Path,
                                  "error": runner.health[source_id].last_error}
         entry["report"] and entry["report"].pop("planned", None)
         if scenario == "backfill":
-            from engine.backfill import backfill
+            from baton.engine.backfill import backfill
 
             now = datetime.now(UTC)
             entry["backfilled"] = backfill(source_id, runtime.connectors[source_id], runtime.store,

@@ -11,8 +11,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from benchmarks.scale import ROOT
-from connectors.base import Record
-from rules import evaluate_gate, load_rule_set
+from baton.core.records import Record
+from baton.rules import evaluate_gate, load_rule_set
 
 GATE_RULES = [ROOT / "rules" / "demo" / "taxonomy.toml", ROOT / "benchmarks" / "rules" / "gates.toml"]
 CHANNELS = ["email", "paid-social", "organic-social", "webinar", "display", "blog"]

@@ -21,10 +21,10 @@ from typing import Any
 
 from benchmarks.measure import run_measured
 from benchmarks.scale import ROOT
-from sandbox import sheets_seed
-from sandbox.asana import SANDBOX_REFRESH_TOKEN as ASANA_REFRESH_TOKEN
-from sandbox.salesforce import SANDBOX_REFRESH_TOKEN
-from sandbox.sheets import SANDBOX_REFRESH_TOKEN as SHEETS_REFRESH_TOKEN
+from baton.sandbox import sheets_seed
+from baton.sandbox.asana import SANDBOX_REFRESH_TOKEN as ASANA_REFRESH_TOKEN
+from baton.sandbox.salesforce import SANDBOX_REFRESH_TOKEN
+from baton.sandbox.sheets import SANDBOX_REFRESH_TOKEN as SHEETS_REFRESH_TOKEN
 
 SHIM = ROOT / "benchmarks" / "peer_shim"
 

@@ -25,9 +25,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from engine.config import Config, Secrets, load_config
-from sandbox import asana_seed, salesforce_seed, sheets_seed
-from sandbox.environment import Sandbox
+from baton.core.config import Config, Secrets, load_config
+from baton.sandbox import asana_seed, salesforce_seed, sheets_seed
+from baton.sandbox.environment import Sandbox
 
 ROOT = Path(__file__).resolve().parent.parent
 RULES = [ROOT / "rules" / "demo" / "taxonomy.toml", ROOT / "rules" / "demo" / "salesforce-leads.toml",

@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 from benchmarks.scale import burst, make_sandbox
-from sandbox.environment import SandboxClock
+from baton.sandbox.environment import SandboxClock
 
 
 def main() -> int:

@@ -42,28 +42,14 @@ import urllib3
 from asana.rest import ApiException
 from urllib3.util.retry import Retry
 
-from connectors.base import (
-    IDEMPOTENCY_TAG,
-    Action,
-    ActionKind,
-    ActionResult,
-    ChangeBatch,
-    Record,
-    StatusChange,
-    TimeSource,
-    idempotency_marker,
-)
-from connectors.budget import RateBudget
-from connectors.errors import (
-    AuthError,
-    PayloadError,
-    RateLimited,
-    SourceError,
-    TransientError,
-)
-from connectors.retry import RetryPolicy, parse_retry_after
-from engine.config import AsanaSettings, AsanaSource, Secrets
-from engine.crashpoints import crashpoint
+from baton.core.keys import IDEMPOTENCY_TAG, idempotency_marker
+from baton.core.actions import Action, ActionKind, ActionResult
+from baton.core.records import ChangeBatch, Record, StatusChange, TimeSource
+from baton.connectors.budget import RateBudget
+from baton.core.errors import AuthError, PayloadError, RateLimited, SourceError, TransientError
+from baton.connectors.retry import RetryPolicy, parse_retry_after
+from baton.core.config import AsanaSettings, AsanaSource, Secrets
+from baton.core.faults import crashpoint
 
 log = structlog.get_logger()
 T = TypeVar("T")

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from connectors.base import Connector
-from connectors.retry import RetryPolicy
-from engine.config import AsanaSource, Config, SalesforceSource, Secrets, SheetsSource
+from baton.connectors.base import Connector
+from baton.connectors.retry import RetryPolicy
+from baton.core.config import AsanaSource, Config, SalesforceSource, Secrets, SheetsSource
 
 
 def build_connectors(config: Config, secrets: Secrets,
@@ -15,19 +15,19 @@ def build_connectors(config: Config, secrets: Secrets,
     connectors: dict[str, Connector] = {}
     for source in config.source:
         if isinstance(source, SalesforceSource):
-            from connectors.salesforce import SalesforceConnector, SalesforceOrg
+            from baton.connectors.salesforce import SalesforceConnector, SalesforceOrg
 
             org = clients.get("salesforce") or SalesforceOrg(config.salesforce, secrets, retry)
             clients["salesforce"] = org
             connectors[source.id] = SalesforceConnector(source, org)
         elif isinstance(source, AsanaSource):
-            from connectors.asana import AsanaConnector, AsanaWorkspace
+            from baton.connectors.asana import AsanaConnector, AsanaWorkspace
 
             workspace = clients.get("asana") or AsanaWorkspace(config.asana, secrets, retry)
             clients["asana"] = workspace
             connectors[source.id] = AsanaConnector(source, workspace)
         elif isinstance(source, SheetsSource):
-            from connectors.sheets import SheetsClient, SheetsConnector
+            from baton.connectors.sheets import SheetsClient, SheetsConnector
 
             client = clients.get("sheets") or SheetsClient(config.sheets, secrets, retry)
             clients["sheets"] = client

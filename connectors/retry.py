@@ -21,7 +21,7 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
-from connectors.errors import RateLimited, TransientError
+from baton.core.errors import RateLimited, TransientError
 
 log = structlog.get_logger()
 T = TypeVar("T")

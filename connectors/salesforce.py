@@ -63,30 +63,15 @@ from simple_salesforce.exceptions import (
     SalesforceRefusedRequest,
 )
 
-from connectors.base import (
-    Action,
-    ActionKind,
-    ActionResult,
-    IDEMPOTENCY_TAG,
-    ChangeBatch,
-    PageStream,
-    Record,
-    StatusChange,
-    TimeSource,
-    idempotency_marker,
+from baton.core.actions import Action, ActionKind, ActionResult
+from baton.core.keys import IDEMPOTENCY_TAG, idempotency_marker
+from baton.core.records import ChangeBatch, PageStream, Record, StatusChange, TimeSource
+from baton.core.errors import (
+    AuthError, ConfigError, PayloadError, QuotaExhausted, RateLimited, SourceError, TransientError,
 )
-from connectors.errors import (
-    AuthError,
-    ConfigError,
-    PayloadError,
-    QuotaExhausted,
-    RateLimited,
-    SourceError,
-    TransientError,
-)
-from connectors.retry import RetryPolicy, parse_retry_after
-from engine.config import SalesforceSettings, SalesforceSource, Secrets
-from engine.crashpoints import crashpoint
+from baton.connectors.retry import RetryPolicy, parse_retry_after
+from baton.core.config import SalesforceSettings, SalesforceSource, Secrets
+from baton.core.faults import crashpoint
 
 log = structlog.get_logger()
 T = TypeVar("T")

@@ -48,20 +48,13 @@ import googleapiclient.schema
 from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
 
-from connectors.base import (
-    Action,
-    ActionKind,
-    ActionResult,
-    ChangeBatch,
-    Record,
-    StatusChange,
-    TimeSource,
-    idempotency_marker,
-)
-from connectors.budget import RateBudget
-from connectors.errors import AuthError, ConfigError, RateLimited, SourceError, TransientError
-from connectors.retry import RetryPolicy, parse_retry_after
-from engine.config import Secrets, SheetsSettings, SheetsSource
+from baton.core.actions import Action, ActionKind, ActionResult
+from baton.core.records import ChangeBatch, Record, StatusChange, TimeSource
+from baton.core.keys import idempotency_marker
+from baton.connectors.budget import RateBudget
+from baton.core.errors import AuthError, ConfigError, RateLimited, SourceError, TransientError
+from baton.connectors.retry import RetryPolicy, parse_retry_after
+from baton.core.config import Secrets, SheetsSettings, SheetsSource
 
 log = structlog.get_logger()
 

@@ -11,10 +11,10 @@ from collections.abc import Sequence
 
 import requests
 
-from connectors.base import Action, ActionResult
-from connectors.errors import RateLimited, TransientError
-from connectors.retry import RetryPolicy, parse_retry_after
-from engine.config import Secrets
+from baton.core.actions import Action, ActionResult
+from baton.core.errors import RateLimited, TransientError
+from baton.connectors.retry import RetryPolicy, parse_retry_after
+from baton.core.config import Secrets
 
 
 class WebhookNotifier:

@@ -6,10 +6,11 @@ from datetime import datetime
 
 import structlog
 
-from connectors.base import Connector
-from engine.cycle import run_cycle
-from rules import RuleSet
-from store import CycleWrite, StateStore, Transition
+from baton.connectors.base import Connector
+from baton.engine.cycle import run_cycle
+from baton.rules import RuleSet
+from baton.store import CycleWrite, StateStore
+from baton.core.records import Transition
 
 log = structlog.get_logger()
 CHUNK = 2000

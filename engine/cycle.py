@@ -17,15 +17,17 @@ from datetime import datetime
 
 import structlog
 
-from connectors.base import Action, ActionKind, ActionResult, Connector, Record
-from connectors.errors import SourceError
-from connectors.webhook import WebhookNotifier
-from engine.crashpoints import crashpoint
-from engine.planner import describe, plan_failure, plan_resolution
-from engine.sla import escalate, start_and_meet
-from engine.transitions import Observed, detect
-from rules import RuleSet, evaluate_gate
-from store import CycleWrite, Evaluation, LedgerEntry, StateStore
+from baton.core.actions import Action, ActionKind, ActionResult
+from baton.connectors.base import Connector
+from baton.core.records import Record
+from baton.core.errors import SourceError
+from baton.connectors.webhook import WebhookNotifier
+from baton.core.faults import crashpoint
+from baton.engine.planner import describe, plan_failure, plan_resolution
+from baton.engine.sla import escalate, start_and_meet
+from baton.engine.transitions import Observed, detect
+from baton.rules import RuleSet, evaluate_gate
+from baton.store import CycleWrite, Evaluation, LedgerEntry, StateStore
 
 log = structlog.get_logger()
 

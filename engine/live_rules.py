@@ -7,7 +7,7 @@ from pathlib import Path
 
 import structlog
 
-from rules import RuleFileError, RuleSet, load_rule_set
+from baton.rules import RuleFileError, RuleSet, load_rule_set
 
 log = structlog.get_logger()
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from connectors.base import Action, ActionKind, Record
-from rules import Gate, GateResult, render
-from rules.evaluate import failure_context
-from rules.templates import record_context
-from store.models import OpenViolation, stable_key
+from baton.core.actions import Action, ActionKind
+from baton.core.records import Record
+from baton.rules import Gate, GateResult, render
+from baton.rules.evaluate import failure_context
+from baton.rules.templates import record_context
+from baton.store.models import OpenViolation
+from baton.core.keys import stable_key
 
 def plan_failure(record: Record, gate: Gate, result: GateResult, transition_key: str,
                  open_violation: OpenViolation | None) -> list[Action]:

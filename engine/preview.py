@@ -12,9 +12,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from connectors.base import Record
-from rules import Gate, evaluate_gate
-from store import StateStore
+from baton.core.records import Record
+from baton.rules import Gate, evaluate_gate
+from baton.store import StateStore
 
 
 @dataclass

@@ -14,12 +14,12 @@ from datetime import UTC, datetime, timedelta
 
 import structlog
 
-from connectors.base import Connector
-from connectors.errors import QuotaExhausted, SourceError
-from connectors.webhook import WebhookNotifier
-from engine.cycle import CycleReport, run_cycle
-from engine.live_rules import LiveRules
-from store import StateStore
+from baton.connectors.base import Connector
+from baton.core.errors import QuotaExhausted, SourceError
+from baton.connectors.webhook import WebhookNotifier
+from baton.engine.cycle import CycleReport, run_cycle
+from baton.engine.live_rules import LiveRules
+from baton.store import StateStore
 
 log = structlog.get_logger()
 

@@ -12,12 +12,15 @@ from datetime import datetime
 
 import structlog
 
-from connectors.base import Action, ActionKind, Record
-from rules import render
-from rules.templates import record_context
-from rules.business_hours import add_time
-from rules.sla import EscalationStep, SlaRule
-from store.models import SlaTimer, Transition, stable_key
+from baton.core.actions import Action, ActionKind
+from baton.core.records import Record
+from baton.rules import render
+from baton.rules.templates import record_context
+from baton.rules.business_hours import add_time
+from baton.rules.sla import EscalationStep, SlaRule
+from baton.store.models import SlaTimer
+from baton.core.records import Transition
+from baton.core.keys import stable_key
 
 log = structlog.get_logger()
 

@@ -5,8 +5,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from connectors.base import Record, StatusChange, TimeSource
-from store.models import KnownRecord, Transition
+from baton.core.records import Record, StatusChange, TimeSource
+from baton.store.models import KnownRecord
+from baton.core.records import Transition
 
 
 @dataclass(frozen=True, slots=True)

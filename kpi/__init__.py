@@ -4,11 +4,10 @@ Data flows one way: the caller reads the store (and the SLA timers) into `KpiInp
 `compute_kpis` is a pure function of those inputs; renderers turn the `KpiReport` into text,
 JSON, CSV, HTML or rows for a Sheet tab. `definitions_markdown()` is the README's KPI table.
 """
-# Loaded on first use: the daemon needs only `kpi.settings`, not the report machinery.
+# Loaded on first use: the daemon does not need the report machinery.
 _HOME = {
     "AuditRow": "audit",
     "CheckFailure": "model",
-    "DeliverySettings": "settings",
     "GateEdge": "mermaid",
     "GateEvaluation": "model",
     "KPIS": "compute",
@@ -16,9 +15,7 @@ _HOME = {
     "KpiDefinition": "compute",
     "KpiInputs": "model",
     "KpiReport": "model",
-    "KpiSettings": "settings",
     "KpiValue": "model",
-    "LeadFunnelSettings": "settings",
     "Period": "model",
     "RecordSnapshot": "model",
     "SlaOutcome": "model",
@@ -44,16 +41,15 @@ _HOME = {
 
 def __getattr__(name: str) -> object:
     if name not in _HOME:
-        raise AttributeError(f"module 'kpi' has no attribute {name!r}")
+        raise AttributeError(f"module 'baton.kpi' has no attribute {name!r}")
     from importlib import import_module
 
-    return getattr(import_module(f"kpi.{_HOME[name]}"), name)
+    return getattr(import_module(f"baton.kpi.{_HOME[name]}"), name)
 
 
 __all__ = [
-    "KPIS", "KPI_BY_NAME", "AuditRow", "CheckFailure", "DeliverySettings", "GateEdge",
-    "GateEvaluation", "KpiDefinition", "KpiInputs", "KpiReport", "KpiSettings", "KpiValue",
-    "LeadFunnelSettings", "Period", "RecordSnapshot", "SlaOutcome", "audit_sample",
+    "KPIS", "KPI_BY_NAME", "AuditRow", "CheckFailure", "GateEdge",
+    "GateEvaluation", "KpiDefinition", "KpiInputs", "KpiReport", "KpiValue", "Period", "RecordSnapshot", "SlaOutcome", "audit_sample",
     "compute_kpis", "definitions_markdown", "evaluations_from_rows", "handoff_map", "iso_week",
     "nearest_rank", "parse_due", "records_from_rows", "render_audit", "render_csv",
     "load_inputs", "render_html", "render_json", "render_table", "rows_for_sheet", "sla_outcomes_from_timers",

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from store.models import Transition
+from baton.core.records import Transition
 
 from .model import GateEvaluation, Period, RecordSnapshot, SlaOutcome, utc
 

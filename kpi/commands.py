@@ -6,16 +6,16 @@ import zlib
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 
-from engine.config import Config
-from kpi.audit import audit_sample, render_audit
-from kpi.compute import compute_kpis
-from kpi.load import load_inputs
-from kpi.mermaid import GateEdge, handoff_map
-from kpi.model import KpiReport, Period
-from kpi.render import render_csv, render_html, render_json, render_table
-from rules import RuleSet
-from rules.business_hours import parse_duration
-from store import StateStore
+from baton.core.config import Config
+from baton.kpi.audit import audit_sample, render_audit
+from baton.kpi.compute import compute_kpis
+from baton.kpi.load import load_inputs
+from baton.kpi.mermaid import GateEdge, handoff_map
+from baton.kpi.model import KpiReport, Period
+from baton.kpi.render import render_csv, render_html, render_json, render_table
+from baton.rules import RuleSet
+from baton.rules.business_hours import parse_duration
+from baton.store import StateStore
 
 RENDERERS: dict[str, Callable[[KpiReport], str]] = {
     "table": render_table, "json": render_json, "csv": render_csv, "html": render_html,

@@ -29,8 +29,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from connectors.base import TimeSource
-from store.models import Transition
+from baton.core.records import TimeSource
+from baton.core.records import Transition
 
 from .model import (
     GateEvaluation,
@@ -42,7 +42,7 @@ from .model import (
     iso_week,
     utc,
 )
-from .settings import KpiSettings
+from baton.core.kpi_settings import KpiSettings
 
 ALL = "all"
 PERIOD = "period"

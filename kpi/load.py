@@ -8,8 +8,9 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from store.models import SlaTimer, Transition
-from store.state import StateStore
+from baton.store.models import SlaTimer
+from baton.core.records import Transition
+from baton.store.state import StateStore
 
 from .model import (
     KpiInputs,
@@ -19,7 +20,7 @@ from .model import (
     sla_outcomes_from_timers,
     utc,
 )
-from .settings import KpiSettings
+from baton.core.kpi_settings import KpiSettings
 
 
 def load_inputs(store: StateStore, workflows: Mapping[str, Sequence[str]], settings: KpiSettings,

@@ -14,7 +14,8 @@ from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from store.models import SlaTimer, Transition
+from baton.store.models import SlaTimer
+from baton.core.records import Transition
 
 
 def utc(value: datetime) -> datetime:

@@ -14,17 +14,15 @@ from .checks import Check, Condition
 from .errors import Problem, RuleFileError
 from .evaluate import evaluate_gate, failure_context
 from .loader import TABLE_READERS, load_rule_set
-from .model import (
-    CheckFailure, Gate, GateResult, OnFail, OnPass, OwnerKind, OwnerRef, RawTable, RuleSet,
-    TaskSpec, Taxonomy,
-)
+from .model import CheckFailure, Gate, GateResult, OnFail, OnPass, RawTable, RuleSet, Taxonomy
+from .tasks import TaskSpec
 from .naming import NamingTemplate
 from .templates import TemplateSyntaxError, parse_template, render
 from .utm import UtmTaxonomy
 
 __all__ = [
     "Check", "CheckFailure", "Condition", "Gate", "GateResult", "NamingTemplate", "OnFail",
-    "OnPass", "OwnerKind", "OwnerRef", "Problem", "RawTable", "RuleFileError", "RuleSet",
+    "OnPass", "Problem", "RawTable", "RuleFileError", "RuleSet",
     "TABLE_READERS", "TaskSpec", "Taxonomy", "TemplateSyntaxError", "UtmTaxonomy",
     "evaluate_gate", "failure_context", "load_rule_set", "parse_template", "render",
 ]

@@ -18,7 +18,7 @@ import re
 from collections.abc import Iterable
 from typing import Any, ClassVar
 
-from connectors.base import Record
+from baton.core.records import Record
 
 from .templates import record_context, render
 from .values import (

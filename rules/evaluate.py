@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from connectors.base import Record
+from baton.core.records import Record
 
 from .model import CheckFailure, Gate, GateResult
 from .templates import bullet_list, record_context

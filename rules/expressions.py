@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from datetime import date, datetime, timezone
 from typing import Any
 
-from connectors.base import Record
+from baton.core.records import Record
 
 from .checks import Check, Problems
 

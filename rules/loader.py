@@ -30,7 +30,10 @@ from .checks import (
 )
 from .errors import Problem, RuleFileError
 from .expressions import Expression, ExpressionCheck, ExpressionError
-from .model import Gate, OnFail, OnPass, OwnerRef, RawTable, RuleSet, TaskSpec, Taxonomy
+from baton.core.owners import OwnerRef
+
+from .model import Gate, OnFail, OnPass, RawTable, RuleSet, Taxonomy
+from .tasks import TaskSpec
 from .naming import NamingCheck, NamingError, NamingTemplate
 from .schema import (
     CHECK_KINDS, KIND_KEYS, CheckSpec, GateSpec, NamingSpec, OnFailSpec, OnPassSpec, TaxonomySpec,

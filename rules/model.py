@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from enum import StrEnum
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
+
+
+from .tasks import TaskSpec
 
 if TYPE_CHECKING:
     from .checks import Check
@@ -20,8 +22,6 @@ if TYPE_CHECKING:
     from .utm import UtmTaxonomy
 
 DEFAULT_COMMENT = "This can't move to {enters} yet. Please fix:\n{failures}"
-DEFAULT_TASK_SUBJECT = "Handoff blocked: {name}"
-DEFAULT_TASK_BODY = "{name} can't move to {enters} yet. Please fix:\n{failures}\n\n{url}"
 DEFAULT_RESOLVED_NOTE = "Fixed: {name} now meets every check for {enters}."
 
 
@@ -36,47 +36,6 @@ class Taxonomy:
 
     def __contains__(self, value: object) -> bool:
         return value in self.values
-
-
-class OwnerKind(StrEnum):
-    OWNER = "owner"  # the record's owner / assignee
-    USER = "user"  # a named user: id, email or name, resolved by the connector
-    QUEUE = "queue"  # a queue (Salesforce) or a designated remediation owner
-    MANAGER = "manager"  # the owner's manager, where the tool knows it (Salesforce User.ManagerId)
-
-
-@dataclass(frozen=True, slots=True)
-class OwnerRef:
-    """Who a task goes to: `owner`, `manager`, `user:<id|email|name>` or `queue:<name>`."""
-
-    kind: OwnerKind
-    value: str | None = None
-
-    @classmethod
-    def parse(cls, text: str) -> OwnerRef:
-        """Raises ValueError with what was expected."""
-        raw = text.strip()
-        if raw in ("owner", "manager"):
-            return cls(OwnerKind(raw))
-        kind, _, value = raw.partition(":")
-        if kind in ("user", "queue") and value.strip():
-            return cls(OwnerKind(kind), value.strip())
-        raise ValueError(
-            "expected 'owner', 'manager', 'user:<id, email or name>' or 'queue:<name>', found "
-            + repr(text)
-        )
-
-    def __str__(self) -> str:
-        return self.kind.value if self.value is None else f"{self.kind.value}:{self.value}"
-
-
-@dataclass(frozen=True, slots=True)
-class TaskSpec:
-    """A task (Salesforce Task, Asana subtask) to open when a gate fails; texts are templates."""
-
-    subject: str = DEFAULT_TASK_SUBJECT
-    body: str = DEFAULT_TASK_BODY
-    owner: OwnerRef = OwnerRef(OwnerKind.OWNER)
 
 
 @dataclass(frozen=True, slots=True)

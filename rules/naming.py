@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from connectors.base import Record
+from baton.core.records import Record
 
 from .checks import Check, Problems, one_of
 from .templates import parse_template

@@ -16,7 +16,8 @@ from pydantic import (
 )
 
 from .errors import Problem
-from .model import DEFAULT_COMMENT, DEFAULT_RESOLVED_NOTE, DEFAULT_TASK_BODY, DEFAULT_TASK_SUBJECT
+from .model import DEFAULT_COMMENT, DEFAULT_RESOLVED_NOTE
+from .tasks import DEFAULT_TASK_BODY, DEFAULT_TASK_SUBJECT
 
 
 def _non_empty(value: str) -> str:

@@ -29,8 +29,9 @@ from datetime import date, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from rules.business_hours import WEEKDAYS, BusinessCalendar, parse_duration
-from rules.model import OwnerRef, TaskSpec
+from baton.rules.business_hours import WEEKDAYS, BusinessCalendar, parse_duration
+from baton.core.owners import OwnerRef
+from baton.rules.tasks import TaskSpec
 
 DEFAULT_NOTIFY_TEXT = "SLA breach ({sla}): {name} has been in {status} since {started}. {url}"
 

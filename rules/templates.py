@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
-from connectors.base import Record
+from baton.core.records import Record
 
 from .values import text
 

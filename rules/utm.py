@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote_plus, urlsplit
 
-from connectors.base import Record
+from baton.core.records import Record
 
 from .checks import Check, Problems, one_of
 from .values import FieldReader, label, show, text

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import date, datetime, timezone
 from typing import Any
 
-from connectors.base import Record
+from baton.core.records import Record
 
 FieldReader = Callable[[Record], Any]
 

@@ -31,8 +31,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
-from sandbox.clock import SandboxClock
-from sandbox.server import Emulator, Request, Response, route
+from baton.sandbox.clock import SandboxClock
+from baton.sandbox.server import Emulator, Request, Response, route
 
 API = "/api/1.0"
 SANDBOX_TOKEN = "2/1209000000000002/1209000000000003:5a4b0c7e1f2d3e4f5a6b7c8d9e0f1a2b"

@@ -9,7 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from sandbox.asana import SANDBOX_TOKEN, AsanaEmulator
+from baton.sandbox.asana import SANDBOX_TOKEN, AsanaEmulator
 
 DEMO_PROJECT_GID = "1209000000000100"
 SCALE_PROJECT_GID = "1209000000000200"

@@ -11,14 +11,14 @@ from typing import Any
 
 import tomli_w
 
-from engine.config import Config, Secrets
-from sandbox import asana_seed, salesforce_seed, sheets_seed
-from sandbox.asana import AsanaEmulator
-from sandbox.clock import SandboxClock
-from sandbox.salesforce import SalesforceEmulator
-from sandbox.server import SandboxServer
-from sandbox.sheets import SheetsEmulator
-from sandbox.tls import LocalCA
+from baton.core.config import Config, Secrets
+from baton.sandbox import asana_seed, salesforce_seed, sheets_seed
+from baton.sandbox.asana import AsanaEmulator
+from baton.sandbox.clock import SandboxClock
+from baton.sandbox.salesforce import SalesforceEmulator
+from baton.sandbox.server import SandboxServer
+from baton.sandbox.sheets import SheetsEmulator
+from baton.sandbox.tls import LocalCA
 
 
 def _bypass_proxies_for_loopback() -> None:

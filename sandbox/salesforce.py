@@ -37,16 +37,9 @@ from urllib.parse import parse_qs
 
 import jwt
 
-from sandbox.server import Emulator, Request, Response, route
-from sandbox.soql import (
-    Catalog,
-    FieldType,
-    ObjectSchema,
-    Relationship,
-    SoqlError,
-    compile_query,
-    format_datetime,
-    parse_datetime,
+from baton.sandbox.server import Emulator, Request, Response, route
+from baton.sandbox.soql import (
+    Catalog, FieldType, ObjectSchema, Relationship, SoqlError, compile_query, format_datetime, parse_datetime,
 )
 
 F = FieldType

@@ -15,7 +15,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from sandbox.salesforce import SalesforceEmulator
+from baton.sandbox.salesforce import SalesforceEmulator
 
 STATUSES = ("Open - Not Contacted", "MQL", "Working - Contacted", "SQL", "Unqualified")
 SOURCES = ("Webinar", "Web", "Content Download", "Trade Show", "Partner Referral", "Paid Search")

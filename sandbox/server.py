@@ -18,7 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from sandbox.tls import LocalCA
+from baton.sandbox.tls import LocalCA
 
 
 @dataclass

@@ -31,8 +31,8 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
-from sandbox.clock import SandboxClock
-from sandbox.server import Emulator, Fault, Request, Response, route
+from baton.sandbox.clock import SandboxClock
+from baton.sandbox.server import Emulator, Fault, Request, Response, route
 
 SANDBOX_REFRESH_TOKEN = "1//sandbox-refresh-token"  # an OAuth user's refresh token (Singer's tap)
 SANDBOX_USER_EMAIL = "marketing-ops@northwind.example"

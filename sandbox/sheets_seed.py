@@ -9,7 +9,7 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from sandbox.sheets import SheetsEmulator
+from baton.sandbox.sheets import SheetsEmulator
 
 UTM_TRACKER_ID = "1BatonSandboxUtmTracker0000000000000000000A"  # fixed, so config.toml can name it
 UTM_TAB = "UTM Tracker"

@@ -8,7 +8,7 @@ The sandbox (Salesforce, Asana and Sheets emulators) runs in this process; Baton
 processes against it, exactly as `baton run` would. A process start costs about a second of
 imports, so the processes are forked from a *zygote* that imported Baton once: each fork is a
 fresh Baton process (its own connectors, sessions and SQLite connections) that begins at
-`daemon.main(...)`. Kills come in three kinds:
+`baton.app.cli.main(...)`. Kills come in three kinds:
 
     point   BATON_CRASH_AT=<named point> (engine/crashpoints.py), optionally after N passes
     timed   `baton run --once`, killed from outside at a random moment of its cycle
@@ -64,8 +64,8 @@ SHEET_FAILS = ["CMP-1104", "CMP-1105", "CMP-1106", "CMP-1107", "CMP-1108", "CMP-
 ZYGOTE = r"""
 import json, os, signal, sys, time
 sys.path.insert(0, sys.argv[1])
-import daemon  # noqa: F401  (the expensive imports, once)
-import connectors.salesforce, connectors.asana, connectors.sheets  # noqa: F401
+import baton.app.cli  # noqa: F401  (the expensive imports, once)
+import baton.connectors.salesforce, baton.connectors.asana, baton.connectors.sheets  # noqa: F401
 import googleapiclient.discovery  # noqa: F401
 
 def child(request):
@@ -76,7 +76,7 @@ def child(request):
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     code = 70
     try:
-        code = daemon.main(request["argv"])
+        code = baton.app.cli.main(request["argv"])
     except BaseException as error:  # noqa: BLE001 - reported through the exit code and the log
         import traceback
         traceback.print_exc()
@@ -206,7 +206,7 @@ class Team:
     def _move_row(self) -> None:
         """A row moves only once Baton has recorded its current status: a sheet keeps no
         history, so two moves between two polls would be one change for anyone."""
-        from store import StateStore
+        from baton.store import StateStore
 
         sheets, sid = self.box.sheets, self.box.spreadsheet_id
         header = sheets.header(sid, "UTM Tracker")
@@ -262,9 +262,9 @@ class SoakResult:
 def soak(workdir: Path, *, kills: int = 200, seed: int = 1, max_seconds: float = 600.0,
          log: Any = None) -> SoakResult:
     """Run the soak in `workdir`; the result lists every problem `verify` found."""
-    from engine.config import load_config
-    from engine.crashpoints import POINTS
-    from sandbox.environment import Sandbox, SandboxClock
+    from baton.core.config import load_config
+    from baton.core.faults import POINTS
+    from baton.sandbox.environment import Sandbox, SandboxClock
 
     rng = random.Random(seed)
     result = SoakResult()
@@ -346,7 +346,7 @@ def verify(box: Any, state: Path, t0: datetime, sheet_moves: list[tuple[str, str
     """Exactly once, in the tools and in the store; every problem goes to result.problems."""
     from sqlalchemy import func, select
 
-    from store import StateStore, schema
+    from baton.store import StateStore, schema
 
     problems = result.problems
     store = StateStore.open(state)

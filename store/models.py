@@ -1,36 +1,13 @@
 """Values that go in and out of the state store."""
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from connectors.base import Action, Record, TimeSource
-
-
-def stable_key(*parts: object) -> str:
-    """A short, stable hash of the parts: the identity of a transition or a ledger entry."""
-    joined = "\x1f".join("" if p is None else str(p) for p in parts)
-    return hashlib.sha256(joined.encode()).hexdigest()[:32]
-
-
-@dataclass(frozen=True, slots=True)
-class Transition:
-    source: str
-    record_id: str
-    from_status: str | None
-    to_status: str
-    at: datetime
-    time_source: TimeSource
-    backfilled: bool = False
-
-    @property
-    def key(self) -> str:
-        # `from` is left out on purpose: the same change seen once from history and once from a
-        # poll is one transition, and the first sighting wins.
-        return stable_key(self.source, self.record_id, self.to_status, self.at.isoformat())
+from baton.core.actions import Action
+from baton.core.records import Record, Transition
 
 
 @dataclass(frozen=True, slots=True)

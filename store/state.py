@@ -14,10 +14,12 @@ from typing import Any
 from sqlalchemy import Engine, and_, create_engine, event, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from connectors.base import Action, ActionKind, ActionResult, Record, TimeSource
-from engine.crashpoints import crashpoint
-from store import schema
-from store.models import CycleWrite, KnownRecord, LedgerEntry, OpenViolation, SlaTimer, Transition
+from baton.core.actions import Action, ActionKind, ActionResult
+from baton.core.records import Record, TimeSource
+from baton.core.faults import crashpoint
+from baton.store import schema
+from baton.store.models import CycleWrite, KnownRecord, LedgerEntry, OpenViolation, SlaTimer
+from baton.core.records import Transition
 
 _CHUNK = 500  # ids per IN (...) list
 

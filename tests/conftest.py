@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 import structlog
 
-from connectors.retry import RetryPolicy
-from engine.config import load_config
-from sandbox.environment import Sandbox, SandboxClock
+from baton.connectors.retry import RetryPolicy
+from baton.core.config import load_config
+from baton.sandbox.environment import Sandbox, SandboxClock
 
 ROOT = Path(__file__).resolve().parent.parent
 START = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
@@ -45,7 +45,7 @@ def make_sandbox(tmp_path):
 @pytest.fixture
 def runtime_on(demo_config, tmp_path):
     """A Baton runtime (store, rules, real connectors) pointed at a started sandbox."""
-    from daemon import open_runtime
+    from baton.app.runtime import open_runtime
 
     def make(box: Sandbox, config=None):
         configured, secrets = box.configure(config or demo_config, tmp_path / "state.db")

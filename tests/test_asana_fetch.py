@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from connectors.base import TimeSource
-from sandbox.asana_seed import seed_scale
+from baton.core.records import TimeSource
+from baton.sandbox.asana_seed import seed_scale
 from test_asana_sandbox import Sandbox, local_ca, sandbox  # noqa: F401  (fixtures)
 
 
@@ -108,7 +108,7 @@ def test_a_move_away_and_back_is_still_seen_through_events(sandbox: Sandbox) -> 
 
 
 def test_own_comments_do_not_cause_rereads(sandbox: Sandbox) -> None:
-    from connectors.base import Action, ActionKind
+    from baton.core.actions import Action, ActionKind
 
     connector = sandbox.connector()
     cursor = baseline(sandbox, connector).cursor
@@ -226,7 +226,7 @@ def test_enum_field_as_status(sandbox: Sandbox) -> None:
 
 
 def test_subtask_changes_are_not_project_records(sandbox: Sandbox) -> None:
-    from connectors.base import Action, ActionKind
+    from baton.core.actions import Action, ActionKind
 
     connector = sandbox.connector()
     cursor = baseline(sandbox, connector).cursor

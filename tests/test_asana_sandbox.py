@@ -14,14 +14,16 @@ import asana
 import pytest
 from asana.rest import ApiException
 
-from connectors.asana import AsanaConnector, AsanaWorkspace
-from connectors.budget import RateBudget
-from connectors.retry import RetryPolicy
-from engine.config import AsanaSettings, AsanaSource, Secrets
-from sandbox.asana import SANDBOX_TOKEN, AsanaEmulator
-from sandbox.asana_seed import DEMO_PROJECT_GID, SECTIONS, seed_content_calendar, sandbox_settings
-from sandbox.server import SandboxServer
-from sandbox.tls import LocalCA
+from baton.connectors.asana import AsanaConnector, AsanaWorkspace
+from baton.connectors.budget import RateBudget
+from baton.connectors.retry import RetryPolicy
+from baton.core.config import AsanaSettings, AsanaSource, Secrets
+from baton.sandbox.asana import SANDBOX_TOKEN, AsanaEmulator
+from baton.sandbox.asana_seed import (
+    DEMO_PROJECT_GID, SECTIONS, seed_content_calendar, sandbox_settings,
+)
+from baton.sandbox.server import SandboxServer
+from baton.sandbox.tls import LocalCA
 
 
 @pytest.fixture(scope="session")

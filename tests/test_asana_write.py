@@ -4,11 +4,12 @@ from __future__ import annotations
 import pytest
 import structlog
 
-from connectors.base import Action, ActionKind, idempotency_marker
-from connectors.budget import RateBudget
-from connectors.errors import AuthError, TransientError
-from engine.config import Secrets
-from sandbox.asana import SANDBOX_TOKEN
+from baton.core.actions import Action, ActionKind
+from baton.core.keys import idempotency_marker
+from baton.connectors.budget import RateBudget
+from baton.core.errors import AuthError, TransientError
+from baton.core.config import Secrets
+from baton.sandbox.asana import SANDBOX_TOKEN
 from test_asana_sandbox import Sandbox, local_ca, sandbox  # noqa: F401  (fixtures)
 
 SOURCE = "asana:content"
@@ -189,8 +190,8 @@ def test_the_budget_waits_instead_of_hitting_429(sandbox: Sandbox) -> None:
 
 
 def test_bad_token_is_an_auth_error_and_never_shown(sandbox: Sandbox) -> None:
-    from connectors.asana import AsanaWorkspace
-    from connectors.retry import RetryPolicy
+    from baton.connectors.asana import AsanaWorkspace
+    from baton.connectors.retry import RetryPolicy
 
     secret = "2/1209000000000002/999:deadbeefdeadbeefdeadbeef"
     workspace = AsanaWorkspace(sandbox.settings(), Secrets(environ={"ASANA_ACCESS_TOKEN": secret}),

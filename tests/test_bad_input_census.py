@@ -11,8 +11,9 @@ import textwrap
 import pytest
 from structlog.testing import capture_logs
 
-import daemon
-from connectors.retry import RetryPolicy
+from baton.app.cli import main
+from baton.app.runtime import open_runtime
+from baton.connectors.retry import RetryPolicy
 
 SOURCE = """
 [[source]]
@@ -81,7 +82,7 @@ def test_baton_check_names_the_problem(tmp_path, capsys, case, rules, config, co
         text = baton + config + SOURCE
     config_file = tmp_path / "config.toml"
     config_file.write_text(text)
-    assert daemon.main(["--config", str(config_file), "check"]) == code
+    assert main(["--config", str(config_file), "check"]) == code
     out = capsys.readouterr()
     seen = out.out + out.err
     for fragment in fragments:
@@ -97,7 +98,7 @@ def test_a_missing_secret_is_named_with_where_it_was_looked_for(tmp_path, capsys
     config = tmp_path / "config.toml"
     config.write_text(f'[baton]\nrules = ["{rules}"]\nstate = "{tmp_path / "s.db"}"\n'
                       '[[source]]\nid = "asana:p"\ntool = "asana"\nproject = "1"\n')
-    assert daemon.main(["--config", str(config), "run", "--once"]) == 2
+    assert main(["--config", str(config), "run", "--once"]) == 2
     err = capsys.readouterr().err
     assert ("configuration error: ASANA_ACCESS_TOKEN is not set (needed for the Asana connector); "
             "set it in the environment or in the secrets file named by baton.secrets_file") in err
@@ -119,7 +120,7 @@ def test_an_unreadable_secrets_file_is_a_configuration_error(tmp_path, capsys, c
     config = tmp_path / "config.toml"
     config.write_text(f'[baton]\nrules = ["{rules}"]\nstate = "{tmp_path / "s.db"}"\n'
                       f'secrets_file = "{secrets}"\n' + SOURCE)
-    assert daemon.main(["--config", str(config), "run", "--once"]) == 2
+    assert main(["--config", str(config), "run", "--once"]) == 2
     err = capsys.readouterr().err
     assert f"configuration error: secrets file {secrets}" in err and fragment in err
     assert "ASANA_ACCESS_TOKEN" not in err.split("line")[0] or content != "ASANA_ACCESS_TOKEN\n"
@@ -129,7 +130,7 @@ def test_an_unreadable_secrets_file_is_a_configuration_error(tmp_path, capsys, c
 
 def _run(box, demo_config, tmp_path, config=None, cycles: int = 1) -> list[dict]:
     configured, secrets = box.configure(config or demo_config, tmp_path / "state.db")
-    runtime = daemon.open_runtime(configured, secrets,
+    runtime = open_runtime(configured, secrets,
                                   retry=RetryPolicy(attempts=2, sleep=lambda s: None))
     runner = runtime.runner(clock=box.clock.now)
     with capture_logs() as events:

@@ -9,7 +9,8 @@ import shutil
 
 from structlog.testing import capture_logs
 
-import daemon
+from baton.app.cli import main
+from baton.app.runtime import open_runtime
 from tests.conftest import ROOT
 
 WHERE = re.compile(r"gate\[mql-entry\]\.checks\[\d+\]\.pattern: expected a regular expression")
@@ -43,7 +44,7 @@ def test_rule_edits_are_picked_up_live_and_a_broken_edit_keeps_the_last_good_rul
     leads = [sf.create_record("Lead", {**BAD_LEAD, "LastName": name})
              for name in ("Hopper", "Lovelace", "Hamilton")]
     configured, secrets = box.configure(config, tmp_path / "state.db")
-    runtime = daemon.open_runtime(configured, secrets)
+    runtime = open_runtime(configured, secrets)
     runner = runtime.runner(clock=box.clock.now)
     config_file = box.write_config(config, tmp_path / "baton.toml", tmp_path / "check.db")
     runner.run_all()
@@ -63,7 +64,7 @@ def test_rule_edits_are_picked_up_live_and_a_broken_edit_keeps_the_last_good_rul
     assert failed["kept_version"] is not None
     assert _tasks(sf) == ["Handoff blocked: Grace Hopper"]  # the last good gate still ran
 
-    assert daemon.main(["--config", str(config_file), "check"]) == 1
+    assert main(["--config", str(config_file), "check"]) == 1
     out = capsys.readouterr().out
     assert "salesforce-leads.toml" in out and WHERE.search(out)
 
@@ -82,7 +83,7 @@ def test_rule_edits_are_picked_up_live_and_a_broken_edit_keeps_the_last_good_rul
         runner.run_all()
     assert "rules.reloaded" in [e["event"] for e in logs]
     assert _tasks(sf) == ["Handoff blocked: Grace Hopper", "Not ready for sales: Grace Lovelace"]
-    assert daemon.main(["--config", str(config_file), "check"]) == 0
+    assert main(["--config", str(config_file), "check"]) == 0
     assert "OK:" in capsys.readouterr().out
 
     # 3. A deleted gate stops firing; a file removed altogether is noticed too.

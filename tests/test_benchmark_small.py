@@ -10,13 +10,13 @@ from datetime import timedelta
 import pytest
 
 from benchmarks.scale import bench_config, bench_secrets, burst, make_sandbox
-from connectors.retry import RetryPolicy
-from daemon import open_runtime
-from engine.backfill import backfill
+from baton.connectors.retry import RetryPolicy
+from baton.app.runtime import open_runtime
+from baton.engine.backfill import backfill
 from tests.conftest import START
-from sandbox.asana import EVENTS_PER_CALL
-from sandbox.asana_seed import SCALE_PROJECT_GID
-from sandbox.environment import SandboxClock
+from baton.sandbox.asana import EVENTS_PER_CALL
+from baton.sandbox.asana_seed import SCALE_PROJECT_GID
+from baton.sandbox.environment import SandboxClock
 
 LEADS, TASKS, ROWS = 4500, 300, 200
 PAGE = 2000  # Salesforce records per query page (the API maximum)

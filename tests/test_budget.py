@@ -2,7 +2,7 @@
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from connectors.budget import RateBudget
+from baton.connectors.budget import RateBudget
 
 
 class Clock:

@@ -10,9 +10,9 @@ import sys
 
 import pytest
 
-from daemon import main
-from sandbox.demo import run_demo
-from sandbox.environment import Sandbox, SandboxClock
+from baton.app.cli import main
+from baton.app.demo import run_demo
+from baton.sandbox.environment import Sandbox, SandboxClock
 from tests.conftest import ROOT, START
 
 
@@ -101,7 +101,7 @@ def test_audit_map_and_explain(demo_state, capsys):
     assert main(["map", "--config", str(demo_state)]) == 0
     assert capsys.readouterr().out.startswith("flowchart LR")
 
-    from store import StateStore
+    from baton.store import StateStore
     store = StateStore.open(demo_state.parent / "work" / "state.db")
     grace = next(r for r in store.stored_records("salesforce:leads") if r["name"] == "Grace Hopper")
     assert main(["explain", "--config", str(demo_state), grace["record_id"]]) == 0

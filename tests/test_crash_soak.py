@@ -13,7 +13,7 @@ import sys
 
 import pytest
 
-from engine.crashpoints import POINTS
+from baton.core.faults import POINTS
 from scripts.soak import soak
 
 KILLS = int(os.environ.get("BATON_SOAK_KILLS", "200"))

@@ -2,9 +2,9 @@
 numbers match the story's known timeline."""
 from datetime import timedelta
 
-from kpi.commands import build_report
-from sandbox.demo import DEMO_START, run_demo
-from store import StateStore
+from baton.kpi.commands import build_report
+from baton.app.demo import DEMO_START, run_demo
+from baton.store import StateStore
 from tests.conftest import ROOT
 
 

@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 from structlog.testing import capture_logs
 
-from connectors.retry import RetryPolicy
-from sandbox.sheets import google_error, quota_fault
+from baton.connectors.retry import RetryPolicy
+from baton.sandbox.sheets import google_error, quota_fault
 from scripts.soak import SoakResult, verify
 from tests.conftest import ROOT
 
@@ -45,7 +45,7 @@ class Story:
     """The sandbox, a Baton runner on it, and the three handoffs that must each be written once."""
 
     def __init__(self, make_sandbox, demo_config, tmp_path, sleeps: list[float]) -> None:
-        from daemon import open_runtime
+        from baton.app.runtime import open_runtime
 
         self.box = box = make_sandbox()
         self.lead = box.salesforce.create_record("Lead", BAD_LEAD)

@@ -5,27 +5,13 @@ from zoneinfo import ZoneInfo
 import pytest
 from pydantic import ValidationError
 
-from connectors.base import TimeSource
-from kpi import (
-    KPIS,
-    CheckFailure,
-    GateEvaluation,
-    KpiInputs,
-    KpiSettings,
-    LeadFunnelSettings,
-    Period,
-    RecordSnapshot,
-    SlaOutcome,
-    compute_kpis,
-    definitions_markdown,
-    evaluations_from_rows,
-    iso_week,
-    nearest_rank,
-    parse_due,
-    records_from_rows,
-    sla_outcomes_from_timers,
+from baton.core.records import TimeSource
+from baton.core.kpi_settings import KpiSettings, LeadFunnelSettings
+from baton.kpi import (
+    KPIS, CheckFailure, GateEvaluation, KpiInputs, Period, RecordSnapshot, SlaOutcome, compute_kpis, definitions_markdown, evaluations_from_rows, iso_week, nearest_rank, parse_due, records_from_rows, sla_outcomes_from_timers,
 )
-from store.models import SlaTimer, Transition
+from baton.store.models import SlaTimer
+from baton.core.records import Transition
 
 JAN = Period.month(2025, 1)
 T0 = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)  # a Monday, 2025-W02

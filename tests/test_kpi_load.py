@@ -1,9 +1,11 @@
 """Inputs read from a real (SQLite) state store end up in the report."""
 from datetime import UTC, datetime, timedelta
 
-from connectors.base import Record, TimeSource
-from kpi import KpiSettings, Period, compute_kpis, load_inputs
-from store import CycleWrite, Evaluation, SlaTimer, StateStore, Transition
+from baton.core.records import Record, TimeSource
+from baton.core.kpi_settings import KpiSettings
+from baton.kpi import Period, compute_kpis, load_inputs
+from baton.store import CycleWrite, Evaluation, SlaTimer, StateStore
+from baton.core.records import Transition
 
 T0 = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
 M = timedelta(minutes=1)

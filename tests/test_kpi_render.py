@@ -5,28 +5,13 @@ import json
 import re
 from datetime import UTC, datetime, timedelta
 
-from connectors.base import TimeSource
-from kpi import (
-    CheckFailure,
-    GateEdge,
-    GateEvaluation,
-    KpiInputs,
-    KpiSettings,
-    Period,
-    RecordSnapshot,
-    SlaOutcome,
-    audit_sample,
-    compute_kpis,
-    handoff_map,
-    render_audit,
-    render_csv,
-    render_html,
-    render_json,
-    render_table,
-    rows_for_sheet,
+from baton.core.records import TimeSource
+from baton.core.kpi_settings import KpiSettings
+from baton.kpi import (
+    CheckFailure, GateEdge, GateEvaluation, KpiInputs, Period, RecordSnapshot, SlaOutcome, audit_sample, compute_kpis, handoff_map, render_audit, render_csv, render_html, render_json, render_table, rows_for_sheet,
 )
-from kpi.render import CSV_HEADER
-from store.models import Transition
+from baton.kpi.render import CSV_HEADER
+from baton.core.records import Transition
 
 JAN = Period.month(2025, 1)
 T0 = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)

@@ -2,7 +2,7 @@
 import json
 import urllib.request
 
-from engine.observability import serve
+from baton.app.health import serve
 
 
 def get(server, path):

@@ -2,9 +2,9 @@
 documented, and the test command it gives is the one CI runs."""
 import re
 
-from daemon import build_parser
-from kpi import definitions_markdown
-from rules import load_rule_set
+from baton.app.cli import build_parser
+from baton.kpi import definitions_markdown
+from baton.rules import load_rule_set
 from tests.conftest import ROOT
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")

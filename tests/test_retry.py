@@ -1,8 +1,8 @@
 """The one retry policy: what it retries, how long it waits, and that writes are not resent."""
 import pytest
 
-from connectors.errors import RateLimited, TransientError
-from connectors.retry import RetryPolicy, parse_retry_after
+from baton.core.errors import RateLimited, TransientError
+from baton.connectors.retry import RetryPolicy, parse_retry_after
 
 
 def flaky(*errors):

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from connectors.base import Record
-from rules import Gate, evaluate_gate, failure_context, load_rule_set, render
+from baton.core.records import Record
+from baton.rules import Gate, evaluate_gate, failure_context, load_rule_set, render
 
 AT = datetime(2026, 11, 24, tzinfo=timezone.utc)
 LONG = "x" * 10_000

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from connectors.base import Record
-from rules import OwnerKind, evaluate_gate, failure_context, load_rule_set, render
+from baton.core.records import Record
+from baton.core.owners import OwnerKind
+from baton.rules import evaluate_gate, failure_context, load_rule_set, render
 
 DEMO = sorted((Path(__file__).parent.parent / "rules" / "demo").glob("*.toml"))
 AT = datetime(2026, 11, 24, tzinfo=timezone.utc)

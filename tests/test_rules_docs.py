@@ -4,8 +4,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from rules import load_rule_set
-from rules.schema import KIND_KEYS
+from baton.rules import load_rule_set
+from baton.rules.schema import KIND_KEYS
 
 README = Path(__file__).parent.parent / "rules" / "README.md"
 

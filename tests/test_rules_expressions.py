@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from connectors.base import Record
-from rules import RuleFileError, evaluate_gate, load_rule_set
+from baton.core.records import Record
+from baton.rules import RuleFileError, evaluate_gate, load_rule_set
 
 AT = datetime(2026, 11, 24, tzinfo=timezone.utc)
 
@@ -110,7 +110,7 @@ def test_attribute_access_cannot_reach_python_objects(tmp_path, expr):
 
 
 def test_field_values_are_plain_data_for_cel():
-    from rules.expressions import _plain
+    from baton.rules.expressions import _plain
     assert _plain({"a": (1, Sneaky()), 2: date(2026, 1, 1)}) == {"a": [1, "sneaky"], "2": "2026-01-01"}
     assert _plain(print) == str(print)  # a callable becomes its text, never a function
 

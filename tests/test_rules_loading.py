@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from rules import OwnerKind, RuleFileError, RuleSet, load_rule_set
+from baton.core.owners import OwnerKind
+from baton.rules import RuleFileError, RuleSet, load_rule_set
 
 TAXONOMY = """
 [taxonomy.channel]

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from connectors.base import Record
-from rules import load_rule_set
+from baton.core.records import Record
+from baton.rules import load_rule_set
 
 AT = datetime(2026, 11, 24, tzinfo=timezone.utc)
 DEMO = sorted((Path(__file__).parent.parent / "rules" / "demo").glob("*.toml"))

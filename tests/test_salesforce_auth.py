@@ -13,13 +13,13 @@ import structlog
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from connectors.errors import AuthError, ConfigError, TransientError
-from connectors.retry import RetryPolicy
-from connectors.salesforce import SalesforceConnector, SalesforceOrg
-from engine.config import SalesforceSettings, SalesforceSource, Secrets
-from sandbox.salesforce import SalesforceEmulator
-from sandbox.server import SandboxServer
-from sandbox.tls import LocalCA
+from baton.core.errors import AuthError, ConfigError, TransientError
+from baton.connectors.retry import RetryPolicy
+from baton.connectors.salesforce import SalesforceConnector, SalesforceOrg
+from baton.core.config import SalesforceSettings, SalesforceSource, Secrets
+from baton.sandbox.salesforce import SalesforceEmulator
+from baton.sandbox.server import SandboxServer
+from baton.sandbox.tls import LocalCA
 from test_salesforce_sandbox import FakeClock, local_ca  # noqa: F401
 
 LOGIN = "https://acme.my.salesforce.com"
@@ -141,7 +141,7 @@ def test_jwt_bearer_end_to_end_against_the_emulator(local_ca: LocalCA,
 
 def test_a_configured_ca_bundle_wins_over_the_environment_and_proxies_still_apply(monkeypatch, tmp_path):
     """REQUESTS_CA_BUNDLE must not replace the configured bundle; HTTPS_PROXY must still be read."""
-    from connectors.salesforce import _Session
+    from baton.connectors.salesforce import _Session
 
     bundle = tmp_path / "corp-ca.pem"
     bundle.write_text("")

@@ -3,9 +3,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from connectors.base import Action, ActionKind, TimeSource, idempotency_marker
-from sandbox.salesforce import make_id
-from sandbox.salesforce_seed import seed_scale
+from baton.core.actions import Action, ActionKind
+from baton.core.records import TimeSource
+from baton.core.keys import idempotency_marker
+from baton.sandbox.salesforce import make_id
+from baton.sandbox.salesforce_seed import seed_scale
 from test_salesforce_sandbox import START, SfSandbox, local_ca, sf_sandbox  # noqa: F401
 
 

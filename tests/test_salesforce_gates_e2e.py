@@ -124,7 +124,7 @@ def test_a_broken_rule_edit_keeps_the_last_good_rules_in_force(org, tmp_path, de
     shutil.copytree(ROOT / "rules" / "demo", rules_dir)
     config = demo_config.model_copy(update={"baton": demo_config.baton.model_copy(
         update={"rules": [str(rules_dir / "*.toml")]})})
-    from daemon import open_runtime
+    from baton.app.runtime import open_runtime
 
     configured, secrets = box.configure(config, tmp_path / "other.db")
     live = open_runtime(configured, secrets)

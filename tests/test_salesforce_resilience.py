@@ -6,10 +6,10 @@ from datetime import timedelta
 import pytest
 import structlog
 
-from connectors.errors import AuthError, QuotaExhausted, RateLimited, TransientError
-from connectors.retry import RetryPolicy
-from connectors.salesforce import QUOTA_PAUSE, SalesforceConnector, SalesforceOrg
-from engine.config import SalesforceSource, Secrets
+from baton.core.errors import AuthError, QuotaExhausted, RateLimited, TransientError
+from baton.connectors.retry import RetryPolicy
+from baton.connectors.salesforce import QUOTA_PAUSE, SalesforceConnector, SalesforceOrg
+from baton.core.config import SalesforceSource, Secrets
 from test_salesforce_sandbox import SfSandbox, local_ca, sf_sandbox  # noqa: F401
 
 LIMIT_BODY = [{"message": "TotalRequests Limit exceeded.", "errorCode": "REQUEST_LIMIT_EXCEEDED"}]
@@ -69,7 +69,7 @@ def test_truncated_json_is_transient_and_retried(sf_sandbox: SfSandbox) -> None:
 
 
 def test_a_failed_later_page_keeps_the_records_and_not_the_cursor(sf_sandbox: SfSandbox) -> None:
-    from sandbox.salesforce_seed import seed_scale
+    from baton.sandbox.salesforce_seed import seed_scale
     seed_scale(sf_sandbox.emulator, 460)
     connector = sf_sandbox.connector(org=sf_sandbox.org(page_size=200, attempts=2))
     sf_sandbox.emulator.faults.add("query_more", times=2, status=503, body=[])

@@ -20,13 +20,13 @@ from simple_salesforce.exceptions import (
     SalesforceResourceNotFound,
 )
 
-from connectors.retry import RetryPolicy
-from connectors.salesforce import SalesforceConnector, SalesforceOrg
-from engine.config import SalesforceSettings, SalesforceSource, Secrets
-from sandbox.salesforce import SalesforceEmulator, case_safe_id, make_id
-from sandbox.salesforce_seed import DemoOrg, sandbox_settings, seed_demo_org
-from sandbox.server import SandboxServer
-from sandbox.tls import LocalCA
+from baton.connectors.retry import RetryPolicy
+from baton.connectors.salesforce import SalesforceConnector, SalesforceOrg
+from baton.core.config import SalesforceSettings, SalesforceSource, Secrets
+from baton.sandbox.salesforce import SalesforceEmulator, case_safe_id, make_id
+from baton.sandbox.salesforce_seed import DemoOrg, sandbox_settings, seed_demo_org
+from baton.sandbox.server import SandboxServer
+from baton.sandbox.tls import LocalCA
 
 START = datetime(2026, 11, 24, 10, 0, 0, tzinfo=UTC)
 
@@ -119,7 +119,7 @@ def test_query_envelope_and_paging_with_batch_size(sf_sandbox: SfSandbox) -> Non
     assert record["attributes"]["url"] == f"/services/data/v59.0/sobjects/Lead/{record['Id']}"
     assert record["Owner"]["attributes"]["type"] == "User"
 
-    from sandbox.salesforce_seed import seed_scale
+    from baton.sandbox.salesforce_seed import seed_scale
     seed_scale(sf_sandbox.emulator, 450)
     page = sf.query("SELECT Id FROM Lead", headers={"Sforce-Query-Options": "batchSize=200"})
     assert page["done"] is False and len(page["records"]) == 200
@@ -255,7 +255,7 @@ def test_demo_org_has_the_people_the_queue_and_gaps_for_the_gates(sf_sandbox: Sf
 def test_seed_scale_is_fast(sf_sandbox: SfSandbox) -> None:
     import time
 
-    from sandbox.salesforce_seed import seed_scale
+    from baton.sandbox.salesforce_seed import seed_scale
     started = time.perf_counter()
     seed_scale(sf_sandbox.emulator, 50_000)
     assert time.perf_counter() - started < 10

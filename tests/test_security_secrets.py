@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 from structlog.testing import capture_logs
 
-from connectors.retry import RetryPolicy
-from engine import logs
-from sandbox.sheets import google_error
+from baton.connectors.retry import RetryPolicy
+from baton.core import logs
+from baton.sandbox.sheets import google_error
 
 BAD_LEAD = {"FirstName": "Grace", "LastName": "Hopper", "Company": "Cobol Systems",
             "Email": "grace@cobol", "LeadSource": "Webinar", "Consent__c": False,
@@ -116,7 +116,7 @@ def _drive(box, runner, seen: dict[str, str]) -> None:
 @pytest.mark.parametrize("output", ["capture_logs", "json_renderer"])
 def test_no_secret_reaches_the_logs_under_faults_and_auth_failures(make_sandbox, demo_config,
                                                                    tmp_path, output):
-    from daemon import open_runtime
+    from baton.app.runtime import open_runtime
 
     box = make_sandbox()
     config = demo_config.model_copy(update={"asana": demo_config.asana.model_copy(

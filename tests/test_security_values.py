@@ -7,7 +7,7 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
-from connectors.base import Action, ActionKind
+from baton.core.actions import Action, ActionKind
 from tests.conftest import ROOT
 
 QUOTES = "O'Brien \\ 'quoted' \\' back\\slash"
@@ -16,8 +16,8 @@ HOSTILE = ("<script>alert(1)</script> **bold** [link](javascript:x) \x00NUL\x07\
 
 
 def _runtime(box, tmp_path: Path, demo_config, rules: str, files: Sequence[str] = ()):
-    from connectors.retry import RetryPolicy
-    from daemon import open_runtime
+    from baton.connectors.retry import RetryPolicy
+    from baton.app.runtime import open_runtime
 
     rule_dir = tmp_path / "rules"
     rule_dir.mkdir(exist_ok=True)
@@ -130,7 +130,7 @@ on_fail = { comment = "Asset {Asset} / {Landing URL}", set = { "Baton" = "{Asset
 
 def test_oversized_and_hostile_values_are_bounded_and_stored_safely(make_sandbox, demo_config,
                                                                     tmp_path):
-    from store import StateStore
+    from baton.store import StateStore
 
     box = make_sandbox("salesforce", "asana")
     sf, asana = box.salesforce, box.asana
@@ -212,7 +212,8 @@ owner = "owner"
 def test_a_rule_expression_cannot_reach_python(make_sandbox, demo_config, tmp_path, capsys):
     """End to end through a rule file: Python-looking expressions are refused at load (`baton
     check`), and a hostile value is only ever data to the expression."""
-    import daemon
+    from baton.app.cli import main
+    from baton.app.runtime import open_runtime
 
     box = make_sandbox("salesforce")
     sf = box.salesforce
@@ -230,7 +231,7 @@ def test_a_rule_expression_cannot_reach_python(make_sandbox, demo_config, tmp_pa
     config = demo_config.model_copy(update={"baton": demo_config.baton.model_copy(
         update={"rules": [str(rule_dir / "*.toml")]})})
     config_file = box.write_config(config, tmp_path / "baton.toml", tmp_path / "state.db")
-    assert daemon.main(["--config", str(config_file), "check"]) == 1
+    assert main(["--config", str(config_file), "check"]) == 1
     out = capsys.readouterr().out
     for n in range(len(attacks)):
         assert f"a{n}.toml" in out
@@ -244,7 +245,7 @@ def test_a_rule_expression_cannot_reach_python(make_sandbox, demo_config, tmp_pa
         'checks = [{ expr = "size(fields[\'Title\']) < 20", message = "Title too long" }]\n'
         'on_fail = { comment = "Title {Title}" }\n')
     configured, secrets = box.configure(config, tmp_path / "state.db")
-    runtime = daemon.open_runtime(configured, secrets)
+    runtime = open_runtime(configured, secrets)
     runner = runtime.runner(clock=box.clock.now)
     lead = sf.create_record("Lead", {"LastName": "E", "Company": "C", "Status": "Open - Not Contacted",
                                      "Title": f"__import__('os').system('touch {probe}')"})

@@ -11,15 +11,17 @@ from pathlib import Path
 import pytest
 from structlog.testing import capture_logs
 
-from connectors.base import Action, ActionKind, TimeSource, idempotency_marker
-from connectors.errors import AuthError, RateLimited, SourceError, TransientError
-from connectors.retry import RetryPolicy
-from connectors.sheets import SheetsClient, SheetsConnector
-from engine.config import Secrets, SheetsSettings, SheetsSource
-from sandbox.server import SandboxServer
-from sandbox.sheets import SheetsEmulator, google_error, quota_fault
-from sandbox.sheets_seed import UTM_TAB, UTM_TAB_GID, seed_utm_tracker, sandbox_settings
-from sandbox.tls import LocalCA
+from baton.core.actions import Action, ActionKind
+from baton.core.records import TimeSource
+from baton.core.keys import idempotency_marker
+from baton.core.errors import AuthError, RateLimited, SourceError, TransientError
+from baton.connectors.retry import RetryPolicy
+from baton.connectors.sheets import SheetsClient, SheetsConnector
+from baton.core.config import Secrets, SheetsSettings, SheetsSource
+from baton.sandbox.server import SandboxServer
+from baton.sandbox.sheets import SheetsEmulator, google_error, quota_fault
+from baton.sandbox.sheets_seed import UTM_TAB, UTM_TAB_GID, seed_utm_tracker, sandbox_settings
+from baton.sandbox.tls import LocalCA
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 KEY, STATUS, BATON = "Campaign ID", "Status", "Baton"
@@ -399,7 +401,7 @@ def test_expired_token_is_refreshed_and_the_private_key_never_logged(
 
 
 def test_key_file_problems_are_config_errors_without_the_key(sandbox: Sandbox, tmp_path: Path) -> None:
-    from connectors.errors import ConfigError
+    from baton.core.errors import ConfigError
 
     info = json.loads(sandbox.key_file.read_text())
     broken = tmp_path / "broken.json"

@@ -14,10 +14,12 @@ from google_auth_httplib2 import AuthorizedHttp
 from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
 
-from sandbox.server import SandboxServer
-from sandbox.sheets import SheetsEmulator, parse_a1
-from sandbox.sheets_seed import UTM_TAB, UTM_TAB_GID, sandbox_settings, seed_scale, seed_utm_tracker
-from sandbox.tls import LocalCA
+from baton.sandbox.server import SandboxServer
+from baton.sandbox.sheets import SheetsEmulator, parse_a1
+from baton.sandbox.sheets_seed import (
+    UTM_TAB, UTM_TAB_GID, sandbox_settings, seed_scale, seed_utm_tracker,
+)
+from baton.sandbox.tls import LocalCA
 
 SID = "1sheet"
 

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rules.business_hours import BusinessCalendar, add_time, parse_duration
+from baton.rules.business_hours import BusinessCalendar, add_time, parse_duration
 
 NY = ZoneInfo("America/New_York")
 WEEKDAYS = frozenset(range(5))

@@ -8,15 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from connectors.salesforce import soql_datetime, soql_quote
-from sandbox.soql import (
-    Catalog,
-    FieldType,
-    ObjectSchema,
-    Relationship,
-    SoqlError,
-    compile_query,
-    parse,
+from baton.connectors.salesforce import soql_datetime, soql_quote
+from baton.sandbox.soql import (
+    Catalog, FieldType, ObjectSchema, Relationship, SoqlError, compile_query, parse,
 )
 
 F = FieldType

@@ -4,8 +4,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import text
 
-from connectors.base import Action, ActionKind, ActionResult, Record, TimeSource
-from store import CycleWrite, StateStore, Transition
+from baton.core.actions import Action, ActionKind, ActionResult
+from baton.core.records import Record, TimeSource
+from baton.store import CycleWrite, StateStore
+from baton.core.records import Transition
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 

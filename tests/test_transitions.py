@@ -1,9 +1,9 @@
 """Transition detection: history first, then modification time, then poll time (marked so)."""
 from datetime import UTC, datetime, timedelta
 
-from connectors.base import Record, StatusChange, TimeSource
-from engine.transitions import detect
-from store.models import KnownRecord
+from baton.core.records import Record, StatusChange, TimeSource
+from baton.engine.transitions import detect
+from baton.store.models import KnownRecord
 
 T0 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 NOW = T0 + timedelta(hours=1)

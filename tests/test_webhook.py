@@ -4,10 +4,10 @@ import json
 import responses
 import structlog
 
-from connectors.base import Action, ActionKind
-from connectors.retry import RetryPolicy
-from connectors.webhook import WebhookNotifier
-from engine.config import Secrets
+from baton.core.actions import Action, ActionKind
+from baton.connectors.retry import RetryPolicy
+from baton.connectors.webhook import WebhookNotifier
+from baton.core.config import Secrets
 
 URL = "https://hooks.slack.com/services/T000/B000/secret-token-xyz"
 

@@ -12,7 +12,7 @@ from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from engine.runner import Runner
+from baton.engine.runner import Runner
 
 
 def health(runner: Runner, now: datetime) -> dict[str, Any]:

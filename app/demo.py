@@ -13,10 +13,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from engine import logs
-from kpi import KPI_BY_NAME
-from engine.config import Config, load_config
-from sandbox.environment import Sandbox, SandboxClock
+from baton.core import logs
+from baton.kpi import KPI_BY_NAME
+from baton.core.config import Config, load_config
+from baton.sandbox.environment import Sandbox, SandboxClock
 
 DEMO_START = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)  # a Tuesday morning
 SHEET_TAB = "UTM Tracker"
@@ -159,7 +159,7 @@ def run_demo(config_path: Path, *, workdir: Path | None = None,
 
 def _play(config: Config, sandbox: Sandbox, root: Path, scorecard: Path,
           out: Callable[[str], None]) -> int:
-    from daemon import open_runtime
+    from baton.app.runtime import open_runtime
 
     cast = cast_the_story(sandbox)
     configured, secrets = sandbox.configure(config, root / "state.db")
@@ -202,8 +202,8 @@ def _play(config: Config, sandbox: Sandbox, root: Path, scorecard: Path,
 
 def _print_scorecard(config: Config, store: Any, now: datetime, path: Path,
                      out: Callable[[str], None]) -> None:
-    from kpi.commands import build_report
-    from kpi.render import render_html
+    from baton.kpi.commands import build_report
+    from baton.kpi.render import render_html
 
     report = build_report(config, store, DEMO_START - timedelta(days=1), now + timedelta(seconds=1), now)
     out("\nHandoff Health Scorecard (this morning; `baton report` prints every KPI)")

@@ -13,8 +13,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from connectors.errors import ConfigError
-from kpi.settings import KpiSettings
+from baton.core.errors import ConfigError
+from baton.core.kpi_settings import KpiSettings
 
 
 class _Strict(BaseModel):

@@ -1,0 +1,1 @@
+"""The application: the CLI and its commands, the composition root, the health endpoint, the demo."""

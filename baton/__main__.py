@@ -1,0 +1,6 @@
+"""`python -m baton ...` is `baton ...`."""
+import sys
+
+from baton.app.cli import main
+
+sys.exit(main())
