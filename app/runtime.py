@@ -31,9 +31,7 @@ class Runtime:
     def close(self) -> None:
         """Release the SDK clients (threads, pools) before the interpreter exits."""
         for connector in self.connectors.values():
-            close = getattr(connector, "close", None)
-            if close is not None:
-                close()
+            connector.close()
 
     def runner(self, dry_run: bool = False, clock: Callable[[], datetime] = utcnow) -> Runner:
         return Runner(self.connectors, self.store, self.rules, clock=clock, dry_run=dry_run,

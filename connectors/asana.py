@@ -43,7 +43,9 @@ from asana.rest import ApiException
 from urllib3.util.retry import Retry
 
 from baton.core.keys import IDEMPOTENCY_TAG, idempotency_marker
-from baton.core.actions import Action, ActionKind, ActionResult
+from baton.connectors.base import Connector
+from baton.core.actions import Action, ActionKind, ActionResult, Capabilities
+from baton.core.owners import OwnerKind
 from baton.core.records import ChangeBatch, Record, StatusChange, TimeSource
 from baton.connectors.budget import RateBudget
 from baton.core.errors import AuthError, PayloadError, RateLimited, SourceError, TransientError
@@ -308,8 +310,16 @@ class _Cursor:
 
 # --- the connector ------------------------------------------------------------------------------
 
-class AsanaConnector:
+class AsanaConnector(Connector):
     """One Asana project as a Baton source; status is its section or an enum custom field."""
+
+    # A fixed task's earlier comment stays as the record of what was wrong: no new comment
+    # (teams hate noise); its subtask is completed.
+    capabilities = Capabilities(
+        writes=frozenset({ActionKind.COMMENT, ActionKind.TASK, ActionKind.SET_FIELD,
+                          ActionKind.MOVE_STATUS, ActionKind.REASSIGN, ActionKind.CLOSE_TASK,
+                          ActionKind.REPLY}),
+        owners=frozenset({OwnerKind.OWNER, OwnerKind.USER}), comment_resolution=None)
 
     def __init__(self, source: AsanaSource, workspace: AsanaWorkspace) -> None:
         self.source = source
@@ -322,7 +332,6 @@ class AsanaConnector:
         self._field_defs: dict[str, dict[str, Any]] | None = None  # name -> custom field
         self._last_status: dict[str, str | None] = {}
         self._suspects: set[str] = set()  # tasks whose status may have changed since last read
-        self._assignees: dict[str, str | None] = {}
 
     def api_calls(self) -> Mapping[str, int]:
         return self.workspace.api_calls()
@@ -484,7 +493,6 @@ class AsanaConnector:
             if not known or self._last_status[record.id] != record.status or record.id in hinted:
                 self._suspects.add(record.id)
             self._last_status[record.id] = record.status
-            self._assignees[record.id] = record.owner
 
     def _record(self, task: Mapping[str, Any]) -> Record:
         fields = {cf["name"]: normalize_custom_field(cf) for cf in task.get("custom_fields") or []
@@ -588,28 +596,18 @@ class AsanaConnector:
         results: dict[str, ActionResult] = {}
         planned: list[tuple[Action, dict[str, Any]]] = []
         for action in actions:
-            if action.kind is ActionKind.RESOLVE and action.payload.get("resolves_kind") == "comment":
-                # The earlier comment stays as the record of what was wrong; a fixed task gets
-                # no new comment (teams hate noise).
-                results[action.key] = ActionResult(action.key, True, remote_id=action.resolves)
-                continue
             try:
                 planned.append((action, self._plan(action)))
             except SourceError as error:
                 results[action.key] = ActionResult(action.key, False, error=str(error),
                                                    retryable=isinstance(error, TransientError))
-        fallbacks: list[tuple[Action, dict[str, Any]]] = []
         for number, chunk in enumerate(_chunks(planned, BATCH_SIZE)):
             if number:
                 crashpoint("between_writes")
-            for (action, request), result in self._send(chunk):
-                if (action.kind is ActionKind.RESOLVE and request["method"] == "put"
-                        and not result.ok and "404" in (result.error or "")):
-                    fallbacks.append((action, self._resolved_comment(action)))  # it was a comment
-                else:
-                    results[action.key] = result
-        for chunk in _chunks(fallbacks, BATCH_SIZE):
             for (action, _), result in self._send(chunk):
+                if action.kind is ActionKind.CLOSE_TASK and "HTTP 404" in (result.error or ""):
+                    # the subtask was deleted: nothing is left open
+                    result = ActionResult(action.key, True, remote_id=action.target)
                 results[action.key] = result
         written = sum(1 for r in results.values() if r.ok)
         self._log.info("asana.written", actions=len(actions), ok=written)
@@ -652,7 +650,7 @@ class AsanaConnector:
         if action.kind is ActionKind.TASK:
             data: dict[str, Any] = {"name": action.subject or action.text[:80] or "Baton",
                                     "notes": f"{action.text}\n\n{marker}"}
-            assignee = self._assignee(task, action.assignee)
+            assignee = self._assignee(action)
             if assignee:
                 data["assignee"] = assignee
             return {"relative_path": f"/tasks/{task}/subtasks", "method": "post", "data": data}
@@ -670,14 +668,16 @@ class AsanaConnector:
                 raise SourceError(f"action {action.key}: SET_FIELD without a field")
             return self._put_field(task, action.field, action.value)
         if action.kind is ActionKind.REASSIGN:
-            assignee = self._assignee(task, action.assignee)
+            assignee = self._assignee(action)
             if not assignee:
                 raise SourceError(f"action {action.key}: no Asana user for {action.assignee!r}")
             return {"relative_path": f"/tasks/{task}", "method": "put", "data": {"assignee": assignee}}
-        if action.kind is ActionKind.RESOLVE:
-            if action.resolves:
-                return {"relative_path": f"/tasks/{action.resolves}", "method": "put",
-                        "data": {"completed": True}}
+        if action.kind is ActionKind.CLOSE_TASK:
+            if not action.target:
+                raise SourceError(f"action {action.key}: CLOSE_TASK without the task to close")
+            return {"relative_path": f"/tasks/{action.target}", "method": "put",
+                    "data": {"completed": True}}
+        if action.kind is ActionKind.REPLY:
             return self._resolved_comment(action)
         raise SourceError(f"action {action.key}: unknown kind {action.kind}")
 
@@ -696,20 +696,25 @@ class AsanaConnector:
         return {"relative_path": f"/tasks/{task}", "method": "put",
                 "data": {"custom_fields": {field["gid"]: _encode_value(field, value)}}}
 
-    def _assignee(self, task: str, reference: str | None) -> str | None:
-        """None/"owner" -> the task's assignee; "user:<gid|email>" -> that user (Asana takes both)."""
-        if reference is None or reference == "owner":
-            if task not in self._assignees:
-                data = self.workspace.get_task(task, "assignee")
-                self._assignees[task] = (data.get("assignee") or {}).get("gid")
-            return self._assignees[task]
-        return reference.removeprefix("user:")
+    def _assignee(self, action: Action) -> str | None:
+        """The record's assignee (as the planner saw it), or a named user (Asana takes a gid or
+        an email)."""
+        reference = action.assignee
+        if reference is None or reference.kind is OwnerKind.OWNER:
+            if action.record_owner is None:  # planned by an older build: ask the task
+                return (self.workspace.get_task(action.record_id, "assignee").get("assignee")
+                        or {}).get("gid")
+            return action.record_owner or None
+        if reference.kind is OwnerKind.USER and reference.value:
+            return reference.value
+        raise SourceError(f"action {action.key}: Asana cannot assign to {reference} "
+                          "(no queues or managers; name a user)")
 
     def find_written(self, actions: Sequence[Action]) -> Mapping[str, str]:
         """Markers in the tasks' comments (comments, resolve notes) and subtasks (tasks)."""
         keys = {a.key for a in actions}
         comment_tasks = sorted({a.record_id for a in actions
-                                if a.kind in (ActionKind.COMMENT, ActionKind.RESOLVE)})
+                                if a.kind in (ActionKind.COMMENT, ActionKind.REPLY)})
         subtask_tasks = sorted({a.record_id for a in actions if a.kind is ActionKind.TASK})
         found: dict[str, str] = {}
         for stories in self._read_lists(comment_tasks, "stories", MARKER_FIELDS).values():

@@ -1,36 +1,71 @@
-"""The connector protocol: one configured source of one tool, records in, actions out."""
+"""The connector base: one configured source of one tool, records in, actions out.
+
+Every connector subclasses `Connector`: five methods it must write, and a default for each
+optional one, so the engine never probes with `getattr`. A connector holds no state the store
+does not (the store knows the records; the ledger knows what was written), and counts its API
+calls per source.
+"""
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from abc import ABC, abstractmethod
+from collections.abc import Generator, Mapping, Sequence
 from datetime import datetime
-from typing import Protocol
+from typing import ClassVar
 
-from baton.core.actions import Action, ActionResult
-from baton.core.records import ChangeBatch, StatusChange
+from baton.core.actions import Action, ActionResult, Capabilities
+from baton.core.records import ChangeBatch, PageStream, Record, StatusChange
 
 
-class Connector(Protocol):
+class Connector(ABC):
     """A thin adapter over one tool's SDK, for one configured source."""
 
     source_id: str
+    capabilities: ClassVar[Capabilities]  # what write_back can carry out, declared per tool
+    # How many record ids one history read takes in a backfill; a tool that reads history by
+    # time window rather than by id takes them all at once.
+    backfill_chunk: ClassVar[int] = 2000
 
+    @abstractmethod
     def fetch_changes(self, cursor: str | None, now: datetime) -> ChangeBatch:
         """Records changed since `cursor` (None: every record, for the baseline)."""
 
+    @abstractmethod
     def status_history(
         self, record_ids: Sequence[str], since: datetime | None
     ) -> Mapping[str, Sequence[StatusChange]]:
         """Status changes per record at or after `since` (whole-second history: inclusive),
         oldest first; {} where the tool keeps none."""
 
+    @abstractmethod
     def write_back(self, actions: Sequence[Action]) -> Sequence[ActionResult]:
-        """Write actions, batched where the API allows; one result per action, in order."""
+        """Carry out actions, batched where the API allows; one result per action, in order.
+        A write whose outcome is unknown (a timeout, a lost answer) is a retryable failure:
+        the ledger keeps it pending and asks `find_written` before sending it again."""
 
+    @abstractmethod
     def find_written(self, actions: Sequence[Action]) -> Mapping[str, str]:
         """For actions that may have been written before a crash: key -> remote id of those found."""
 
+    @abstractmethod
     def api_calls(self) -> Mapping[str, int]:
-        """API calls made so far, by endpoint name (for benchmarks and the idle-cycle contract)."""
+        """API calls this source made so far, by endpoint name (benchmarks, /metrics, the
+        idle-cycle contract)."""
 
-    # Optional: `stream_baseline(now) -> PageStream` reads the first sight of a source page by
-    # page; without it the engine takes `fetch_changes(None, now)` whole.
+    def stream_baseline(self, now: datetime) -> PageStream:
+        """The first sight of the source, page by page; by default one `fetch_changes(None)`."""
+
+        def pages() -> Generator[Sequence[Record], None, tuple[str | None, bool]]:
+            batch = self.fetch_changes(None, now)
+            yield batch.records
+            return batch.cursor, batch.complete
+
+        return PageStream(pages())
+
+    def backfill_history(self, record_ids: Sequence[str],
+                         since: datetime) -> Mapping[str, Sequence[StatusChange]]:
+        """History for a backfill (no write-backs follow); by default `status_history`."""
+        return self.status_history(record_ids, since)
+
+    def close(self) -> None:  # noqa: B027 - optional: most connectors hold nothing to release
+        """Release SDK clients (threads, pools) before the interpreter exits."""
+

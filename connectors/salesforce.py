@@ -63,8 +63,10 @@ from simple_salesforce.exceptions import (
     SalesforceRefusedRequest,
 )
 
-from baton.core.actions import Action, ActionKind, ActionResult
+from baton.connectors.base import Connector
+from baton.core.actions import Action, ActionKind, ActionResult, Capabilities
 from baton.core.keys import IDEMPOTENCY_TAG, idempotency_marker
+from baton.core.owners import OwnerKind, OwnerRef
 from baton.core.records import ChangeBatch, PageStream, Record, StatusChange, TimeSource
 from baton.core.errors import (
     AuthError, ConfigError, PayloadError, QuotaExhausted, RateLimited, SourceError, TransientError,
@@ -461,8 +463,14 @@ class _Op:
     action_key: str | None = None
 
 
-class SalesforceConnector:
+class SalesforceConnector(Connector):
     """One Salesforce source: an object (Lead, Opportunity, X__c) and its status field."""
+
+    capabilities = Capabilities(
+        writes=frozenset({ActionKind.COMMENT, ActionKind.TASK, ActionKind.SET_FIELD,
+                          ActionKind.MOVE_STATUS, ActionKind.REASSIGN, ActionKind.CLOSE_TASK,
+                          ActionKind.REPLY}),
+        owners=frozenset(OwnerKind), comment_resolution=ActionKind.REPLY)
 
     # engine.backfill: many ids with a `since` are one field-history query by CreatedDate (paged),
     # whatever their number; chunks of ids would repeat that same query once per chunk.
@@ -612,7 +620,7 @@ class SalesforceConnector:
                 results[index] = ActionResult(action.key, False, error=message,
                                               retryable=retryable)
             else:
-                remote = created.get(index) or action.resolves or (
+                remote = created.get(index) or action.target or (
                     action.record_id if action.kind in (ActionKind.MOVE_STATUS, ActionKind.SET_FIELD,
                                                         ActionKind.REASSIGN) else None)
                 results[index] = ActionResult(action.key, True, remote_id=remote)
@@ -631,8 +639,8 @@ class SalesforceConnector:
         for action in actions:
             if action.kind == ActionKind.TASK:
                 task_parents.add(action.record_id)
-            elif action.kind == ActionKind.COMMENT or (
-                action.kind == ActionKind.RESOLVE and self._resolve_note(action)
+            elif action.kind in (ActionKind.COMMENT, ActionKind.REPLY) or (
+                action.kind == ActionKind.CLOSE_TASK and action.text
             ):
                 feed_parents.add(action.record_id)
             else:
@@ -702,10 +710,6 @@ class SalesforceConnector:
 
     # -- writing
 
-    def _resolve_note(self, action: Action) -> bool:
-        """A RESOLVE posts a note when it has text, or when what it closes is not a Task."""
-        return bool(action.text) or not (action.resolves or "").startswith("00T")
-
     def _body(self, text: str, key: str, limit: int) -> str:
         marker = idempotency_marker(key)
         room = limit - len(marker) - 2
@@ -730,7 +734,6 @@ class SalesforceConnector:
                 "ActivityDate": self.org._clock().astimezone(UTC).date().isoformat(),
                 ("WhoId" if obj in _WHO_OBJECTS else "WhatId"): action.record_id,
             }
-            values.update(action.payload.get("task_fields", {}))
             return [_Op("Task", values, marker=marker, action_key=action.key)]
         if action.kind == ActionKind.COMMENT:
             return [self._feed_item(action, action.text)]
@@ -743,13 +746,15 @@ class SalesforceConnector:
         if action.kind == ActionKind.REASSIGN:
             owner = self._resolve_assignee(action.assignee, owners.get(action.record_id[:15]))
             return [_Op(obj, {"OwnerId": owner}, record_id=action.record_id)]
-        if action.kind == ActionKind.RESOLVE:
-            ops = []
-            if action.resolves and action.resolves.startswith("00T"):
-                ops.append(_Op("Task", {"Status": "Completed"}, record_id=action.resolves))
-            if self._resolve_note(action):
-                ops.append(self._feed_item(action, action.text or "Resolved."))
+        if action.kind == ActionKind.CLOSE_TASK:
+            if not action.target:
+                raise PayloadError("CLOSE_TASK action without the task to close")
+            ops = [_Op("Task", {"Status": "Completed"}, record_id=action.target)]
+            if action.text:
+                ops.append(self._feed_item(action, action.text))
             return ops
+        if action.kind == ActionKind.REPLY:
+            return [self._feed_item(action, action.text or "Resolved.")]
         raise PayloadError(f"unsupported action kind {action.kind!r}")
 
     def _feed_item(self, action: Action, text: str) -> _Op:
@@ -761,43 +766,30 @@ class SalesforceConnector:
     def _record_owners(self, actions: Sequence[Action]) -> dict[str, str | None]:
         """OwnerId of the records whose tasks go to "the owner", one query per 300 records."""
         need = sorted({a.record_id for a in actions if a.kind in (ActionKind.TASK, ActionKind.REASSIGN)
-                       and (a.assignee in (None, "", "owner", "manager"))
-                       and "owner" not in a.payload})
-        owners: dict[str, str | None] = {a.record_id[:15]: a.payload["owner"] for a in actions
-                                         if "owner" in a.payload}
+                       and (a.assignee is None
+                            or a.assignee.kind in (OwnerKind.OWNER, OwnerKind.MANAGER))})
+        owners: dict[str, str | None] = {}
         for chunk in _chunks(need, IDS_PER_QUERY):
             soql = f"SELECT Id, OwnerId FROM {self.source.object} WHERE Id IN {soql_id_list(chunk)}"
             for row in self.org.query_records(soql, counter=self._calls):
                 owners[str(row["Id"])[:15]] = row.get("OwnerId")
         return owners
 
-    def _resolve_assignee(self, reference: str | None, owner: str | None) -> str:
-        """A User id from None/"owner", "manager", "user:<id|username|email|name>",
-        "queue:<name>" (its first active member) or "remediation" (settings.remediation_queue)."""
-        ref = (reference or "owner").strip()
-        if ref in ("owner", "manager"):
+    def _resolve_assignee(self, reference: OwnerRef | None, owner: str | None) -> str:
+        """A User id for the record's owner (a queue owner: its first active member), the
+        owner's manager, a named user (id, username, email or name) or a queue's first active
+        member."""
+        kind = OwnerKind.OWNER if reference is None else reference.kind
+        if kind in (OwnerKind.OWNER, OwnerKind.MANAGER):
             if not owner:
                 raise PayloadError("the record was not found or has no owner")
             if owner.startswith("00G"):
                 owner = self._queue_member(owner)
-            if ref == "manager":
-                return self._manager_of(owner)
-            return owner
-        if ref == "remediation":
-            queue = self.org.settings.remediation_queue
-            if not queue:
-                raise PayloadError("assignee 'remediation' but salesforce.remediation_queue "
-                                   "is not set")
-            return self._queue_member(queue)
-        kind, _, value = ref.partition(":")
-        if kind == "queue" and value:
-            return self._queue_member(value)
-        if kind == "user" and value:
-            return self._user(value)
-        if _SF_ID.match(ref) and ref.startswith("005"):
-            return ref
-        raise PayloadError(f"unknown assignee reference {ref!r} (expected owner, manager, "
-                           "user:<id|username|email|name> or queue:<name>)")
+            return self._manager_of(owner) if kind is OwnerKind.MANAGER else owner
+        value = reference.value if reference is not None else None
+        if not value:
+            raise PayloadError(f"owner reference {reference} names no user or queue")
+        return self._queue_member(value) if kind is OwnerKind.QUEUE else self._user(value)
 
     def _user(self, value: str) -> str:
         if _SF_ID.match(value) and value.startswith("005"):

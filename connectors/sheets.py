@@ -48,7 +48,8 @@ import googleapiclient.schema
 from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
 
-from baton.core.actions import Action, ActionKind, ActionResult
+from baton.connectors.base import Connector
+from baton.core.actions import Action, ActionKind, ActionResult, Capabilities
 from baton.core.records import ChangeBatch, Record, StatusChange, TimeSource
 from baton.core.keys import idempotency_marker
 from baton.connectors.budget import RateBudget
@@ -264,8 +265,15 @@ class _Located:
     status_notes: dict[int, str]  # 0-based row index -> current note of the status cell
 
 
-class SheetsConnector:
+class SheetsConnector(Connector):
     """A tab with a header row, as records keyed by `key_column`. Not thread-safe."""
+
+    # A sheet holds notes and cell values; no tasks, no owners to assign. A fixed row's note
+    # block is removed.
+    capabilities = Capabilities(
+        writes=frozenset({ActionKind.COMMENT, ActionKind.SET_FIELD, ActionKind.MOVE_STATUS,
+                          ActionKind.REMOVE_NOTE}),
+        owners=frozenset(), comment_resolution=ActionKind.REMOVE_NOTE)
 
     def __init__(self, source: SheetsSource, client: SheetsClient) -> None:
         self.source_id = source.id
@@ -330,7 +338,7 @@ class SheetsConnector:
 
         COMMENT  a block (text + marker) in the note of the row's status cell; other blocks and
                  a person's own note text are kept.
-        RESOLVE  removes the block of the COMMENT named by `resolves` (its key); an empty note
+        REMOVE_NOTE  removes the block of the COMMENT named by `target` (its key); an empty note
                  is cleared.
         SET_FIELD / MOVE_STATUS  a text value (`stringValue`: never a formula) in the named
                  column (default `baton_column`) / the status column.
@@ -355,18 +363,18 @@ class SheetsConnector:
                 results[n] = ActionResult(action.key, ok=False,
                                           error=f"row {action.record_id!r} is no longer in the sheet")
                 continue
-            if action.kind in (ActionKind.COMMENT, ActionKind.RESOLVE):
+            if action.kind in (ActionKind.COMMENT, ActionKind.REMOVE_NOTE):
                 current = notes.get(row, located.status_notes.get(row, ""))
                 if action.kind is ActionKind.COMMENT:
                     notes[row] = _upsert_block(current, action)
                     results[n] = ActionResult(action.key, ok=True, remote_id=action.key)
-                elif not action.resolves:
+                elif not action.target:
                     results[n] = ActionResult(action.key, ok=False,
-                                              error="RESOLVE without `resolves`: no note block to close")
+                                              error="REMOVE_NOTE without `target`: no note block to remove")
                     continue
                 else:
-                    notes[row] = _remove_block(current, action.resolves)
-                    results[n] = ActionResult(action.key, ok=True, remote_id=action.resolves)
+                    notes[row] = _remove_block(current, action.target)
+                    results[n] = ActionResult(action.key, ok=True, remote_id=action.target)
             elif action.kind in (ActionKind.SET_FIELD, ActionKind.MOVE_STATUS):
                 column = (self._source.status_column if action.kind is ActionKind.MOVE_STATUS
                           else action.field or self._source.baton_column)

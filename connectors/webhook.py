@@ -30,7 +30,7 @@ class WebhookNotifier:
         return [self._send_one(a) for a in actions]
 
     def _send_one(self, action: Action) -> ActionResult:
-        variable = str(action.payload.get("webhook_env", ""))
+        variable = action.webhook_env or ""
         url = self._secrets.get(variable) if variable else None
         if not url:
             return ActionResult(action.key, False, error=f"{variable or 'webhook'} is not set")

@@ -1,21 +1,29 @@
-"""What Baton writes back: actions planned by the engine, results reported by connectors."""
+"""What Baton writes back: intents planned by the engine, carried out by connectors.
+
+The planner says exactly what to do — close this task, remove this note, post this reply, give
+the record to this `OwnerRef` — and a connector only carries it out. A connector declares what
+it can carry out (`Capabilities`), so the planner never asks a tool for something it cannot do
+and `baton check` can refuse such a rule before it goes live.
+"""
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from dataclasses import field as dataclass_field
 from enum import StrEnum
 from typing import Any
 
+from baton.core.owners import OwnerKind, OwnerRef
+
 
 class ActionKind(StrEnum):
-    COMMENT = "comment"  # Asana story, Salesforce FeedItem, Sheets cell note
-    TASK = "task"  # Salesforce Task, Asana subtask
-    SET_FIELD = "set_field"  # write one field value
-    MOVE_STATUS = "move_status"  # bounce: move the record back to a status
-    RESOLVE = "resolve"  # close what an earlier violation opened
-    REASSIGN = "reassign"  # give the record to another owner (`assignee` is an owner reference)
-    NOTIFY = "notify"  # a chat webhook post (Slack / Teams); sent by the engine, not the connector
+    COMMENT = "comment"  # `text` under the record: Asana story, Salesforce FeedItem, Sheets note block
+    TASK = "task"  # a task `subject`/`text` for `assignee`: Salesforce Task, Asana subtask
+    SET_FIELD = "set_field"  # `field` = `value`
+    MOVE_STATUS = "move_status"  # bounce to `value`, only while the record is in `expected_status`
+    REASSIGN = "reassign"  # give the record to `assignee`
+    CLOSE_TASK = "close_task"  # mark the task `target` done; `text`, if any, as a note on the record
+    REMOVE_NOTE = "remove_note"  # take the note block `target` out of the record's cell (Sheets)
+    REPLY = "reply"  # post `text` under the record, answering the comment `target` (Salesforce)
+    NOTIFY = "notify"  # `text` to the chat webhook whose URL is in env var `webhook_env` (engine)
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,11 +37,14 @@ class Action:
     gate_id: str
     text: str = ""  # comment text, task description, note text
     subject: str = ""  # task subject / subtask name
-    assignee: str | None = None  # a tool user id, resolved by the connector from a reference
-    field: str | None = None  # for SET_FIELD
-    value: Any = None  # for SET_FIELD / MOVE_STATUS (the status to move to)
-    resolves: str | None = None  # for RESOLVE: the remote id recorded for the action it closes
-    payload: Mapping[str, Any] = dataclass_field(default_factory=dict)  # connector-specific extras
+    assignee: OwnerRef | None = None  # TASK / REASSIGN: who; None is the record's owner
+    # the record's owner (the tool's user id) when planned; "": it had none; None: unknown
+    record_owner: str | None = None
+    field: str | None = None  # SET_FIELD
+    value: Any = None  # SET_FIELD: the value; MOVE_STATUS: the status to move to
+    expected_status: str | None = None  # MOVE_STATUS: move only while the record is still here
+    target: str | None = None  # CLOSE_TASK / REMOVE_NOTE / REPLY: the remote id written earlier
+    webhook_env: str | None = None  # NOTIFY
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,3 +54,22 @@ class ActionResult:
     remote_id: str | None = None
     error: str | None = None
     retryable: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What a connector can carry out, declared once per tool."""
+
+    writes: frozenset[ActionKind]
+    owners: frozenset[OwnerKind]  # the OwnerRef kinds it can resolve to a user of the tool
+    # How a fixed record's earlier comment is answered: REPLY (a "resolved" note under it),
+    # REMOVE_NOTE (the note block goes), or None (the comment stays as the record of what was wrong).
+    comment_resolution: ActionKind | None = None
+
+    def refuses(self, kind: ActionKind, owner: OwnerRef | None = None) -> str | None:
+        """Why this tool cannot carry out `kind` (for `owner`), or None when it can."""
+        if kind not in self.writes:
+            return f"cannot {kind.value.replace('_', ' ')}"
+        if owner is not None and owner.kind not in self.owners:
+            return f"cannot assign to {owner.kind.value} ({owner})"
+        return None

@@ -13,7 +13,6 @@ from baton.store import CycleWrite, StateStore
 from baton.core.records import Transition
 
 log = structlog.get_logger()
-CHUNK = 2000
 
 
 def backfill(source_id: str, connector: Connector, store: StateStore, since: datetime,
@@ -21,12 +20,11 @@ def backfill(source_id: str, connector: Connector, store: StateStore, since: dat
     """Transitions after `since` for every known record of the source; returns how many were new."""
     if store.source_state(source_id)[1] is None:
         run_cycle(source_id, connector, store, RuleSet.empty(), now)  # the baseline, silently
-    history_of = getattr(connector, "backfill_history", connector.status_history)
     ids = [row["record_id"] for row in store.stored_records(source_id)]
-    chunk = getattr(connector, "backfill_chunk", CHUNK)  # a tool read by time takes them all at once
+    chunk = connector.backfill_chunk
     added = 0
     for start in range(0, len(ids), chunk):
-        history = history_of(ids[start:start + chunk], since)
+        history = connector.backfill_history(ids[start:start + chunk], since)
         transitions = [Transition(source_id, change.record_id, change.from_status, change.to_status,
                                   change.at, change.time_source, backfilled=True)
                        for changes in history.values() for change in changes if change.at >= since]

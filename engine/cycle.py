@@ -17,7 +17,7 @@ from datetime import datetime
 
 import structlog
 
-from baton.core.actions import Action, ActionKind, ActionResult
+from baton.core.actions import Action, ActionKind, ActionResult, Capabilities
 from baton.connectors.base import Connector
 from baton.core.records import Record
 from baton.core.errors import SourceError
@@ -82,7 +82,7 @@ def run_cycle(source_id: str, connector: Connector, store: StateStore, rules: Ru
                        records=[o.record for o in observed],
                        status_since={o.record.id: o.status_since for o in observed if o.status_since})
     write.transitions = [t for o in observed for t in o.transitions if t.key in fresh]
-    _evaluate(source_id, observed, fresh, rules, store, write)
+    _evaluate(source_id, observed, fresh, rules, store, write, connector.capabilities)
     _advance_slas(source_id, rules, store, write, now, report)
     report.transitions = len(write.transitions)
     report.evaluations = len(write.evaluations)
@@ -104,19 +104,14 @@ def _record_baseline(source_id: str, connector: Connector, store: StateStore, no
 
     Page by page where the connector can; the cursor is written last, so a baseline cut short
     is simply taken again."""
-    stream = getattr(connector, "stream_baseline", None)
-    if stream is None:
-        batch = connector.fetch_changes(None, now)
-        pages, final = [batch.records], batch
-    else:
-        pages = final = stream(now)
+    stream = connector.stream_baseline(now)
     seen = 0
-    for page in pages:
+    for page in stream:
         seen += len(page)
         store.commit_cycle(CycleWrite(source_id, None, advance_cursor=False, records=list(page),
                                       status_since={r.id: r.modified_at for r in page}), now)
-    if final.complete:
-        store.commit_cycle(CycleWrite(source_id, final.cursor, advance_cursor=True, baseline=True), now)
+    if stream.complete:
+        store.commit_cycle(CycleWrite(source_id, stream.cursor, advance_cursor=True, baseline=True), now)
     return seen
 
 
@@ -131,7 +126,7 @@ def _new_transitions(observed: Sequence[Observed], store: StateStore) -> set[str
 
 
 def _evaluate(source_id: str, observed: Sequence[Observed], fresh: set[str], rules: RuleSet,
-              store: StateStore, write: CycleWrite) -> None:
+              store: StateStore, write: CycleWrite, capabilities: Capabilities) -> None:
     """Gates run for the transition into the record's current status; earlier hops are history."""
     entering = [(o.record, o.transitions[-1]) for o in observed
                 if o.transitions and o.transitions[-1].key in fresh]
@@ -149,7 +144,8 @@ def _evaluate(source_id: str, observed: Sequence[Observed], fresh: set[str], rul
                 log.info("gate.passed", source=source_id, record=record.id, gate=gate.id)
                 if previous is not None:
                     resolved.append((record.id, gate.id, transition.key))
-                    actions += [(a, transition.key) for a in plan_resolution(record, gate, transition.key, previous)]
+                    actions += [(a, transition.key) for a in plan_resolution(
+                        record, gate, transition.key, previous, capabilities)]
                 continue
             log.info("gate.violation", source=source_id, record=record.id, gate=gate.id,
                      failures=len(result.failures), rule_version=rules.version)
@@ -189,7 +185,7 @@ def _drop_superseded(bounces: list[LedgerEntry], statuses: dict[str, str | None]
     for entry in bounces:
         action = entry.action
         current = statuses.get(action.record_id)
-        expected = action.payload.get("expected_status")
+        expected = action.expected_status
         if current is not None and expected is not None and current != expected:
             done.append(ActionResult(action.key, True, remote_id=f"superseded: now {current}"))
             log.info("writeback.superseded", source=action.source, record=action.record_id,

@@ -4,13 +4,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from baton.core.actions import Action, ActionKind
+from baton.core.actions import Action, ActionKind, Capabilities
+from baton.core.keys import stable_key
 from baton.core.records import Record
 from baton.rules import Gate, GateResult, render
 from baton.rules.evaluate import failure_context
 from baton.rules.templates import record_context
 from baton.store.models import OpenViolation
-from baton.core.keys import stable_key
+
 
 def plan_failure(record: Record, gate: Gate, result: GateResult, transition_key: str,
                  open_violation: OpenViolation | None) -> list[Action]:
@@ -31,29 +32,36 @@ def plan_failure(record: Record, gate: Gate, result: GateResult, transition_key:
         kind == ActionKind.TASK.value for _, kind, _ in open_violation.written)
     if spec.task is not None and not task_still_open:
         actions.append(action(ActionKind.TASK, subject=render(spec.task.subject, context),
-                              text=render(spec.task.body, context), assignee=str(spec.task.owner)))
+                              text=render(spec.task.body, context), assignee=spec.task.owner,
+                              record_owner=record.owner or ""))
     for field_name, value in spec.set.items():
         actions.append(action(ActionKind.SET_FIELD, field=field_name, value=render(value, context)))
     if spec.move_to:
         actions.append(action(ActionKind.MOVE_STATUS, value=spec.move_to,
-                              payload={"expected_status": gate.enters}))
+                              expected_status=gate.enters))
     return actions
 
 
 def plan_resolution(record: Record, gate: Gate, transition_key: str,
-                    open_violation: OpenViolation) -> list[Action]:
-    """Close what the open violation wrote (its task; a Sheets note), once per resolving entry."""
+                    open_violation: OpenViolation, capabilities: Capabilities) -> list[Action]:
+    """Answer what the open violation wrote, once per resolving entry: its task is closed, its
+    comment answered the way the tool allows (a reply, the note removed, or left as it is)."""
     if not gate.on_pass.resolve:
         return []
-    closable = (ActionKind.TASK.value, ActionKind.COMMENT.value)
     note = render(gate.on_pass.note, {**record_context(record), "gate": gate.id, "enters": gate.enters}) if gate.on_pass.note else ""
-    return [
-        Action(key=stable_key(record.source, record.id, gate.id, transition_key, "resolve", remote_id),
-               kind=ActionKind.RESOLVE, source=record.source, record_id=record.id, gate_id=gate.id,
-               text=note, resolves=remote_id,
-               payload={"resolves_kind": kind})
-        for _, kind, remote_id in open_violation.written if kind in closable
-    ]
+    answers = {ActionKind.TASK.value: ActionKind.CLOSE_TASK,
+               ActionKind.COMMENT.value: capabilities.comment_resolution}
+    actions = []
+    for _, written_kind, remote_id in open_violation.written:
+        kind = answers.get(written_kind)
+        if kind is None or kind not in capabilities.writes:
+            continue
+        text = note or "Resolved." if kind is ActionKind.REPLY else note
+        actions.append(Action(
+            key=stable_key(record.source, record.id, gate.id, transition_key, "resolve", remote_id),
+            kind=kind, source=record.source, record_id=record.id, gate_id=gate.id, text=text,
+            target=remote_id))
+    return actions
 
 
 def describe(actions: Sequence[Action]) -> list[str]:
@@ -66,10 +74,10 @@ def _detail(a: Action) -> str:
         return a.text.splitlines()[0] if a.text else ""
     if a.kind is ActionKind.TASK:
         return f"{a.subject!r} for {a.assignee or 'owner'}"
+    if a.kind in (ActionKind.CLOSE_TASK, ActionKind.REMOVE_NOTE, ActionKind.REPLY):
+        return f"{a.kind.value.replace('_', ' ')} {a.target}"
     if a.kind is ActionKind.SET_FIELD:
         return f"{a.field} = {a.value!r}"
-    if a.kind is ActionKind.RESOLVE:
-        return f"close {a.payload.get('resolves_kind', '')} {a.resolves}"
     if a.kind is ActionKind.NOTIFY:
-        return f"webhook {a.payload.get('webhook_env', '')}"
+        return f"webhook {a.webhook_env or ''}"
     return f"to {a.value if a.kind is ActionKind.MOVE_STATUS else a.assignee!r}"

@@ -9,18 +9,19 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
+from typing import Any
 
 import structlog
 
 from baton.core.actions import Action, ActionKind
-from baton.core.records import Record
+from baton.core.keys import stable_key
+from baton.core.owners import OwnerRef
+from baton.core.records import Record, Transition
 from baton.rules import render
-from baton.rules.templates import record_context
 from baton.rules.business_hours import add_time
 from baton.rules.sla import EscalationStep, SlaRule
+from baton.rules.templates import record_context
 from baton.store.models import SlaTimer
-from baton.core.records import Transition
-from baton.core.keys import stable_key
 
 log = structlog.get_logger()
 
@@ -93,19 +94,25 @@ def _step_actions(rule: SlaRule, step: EscalationStep, index: int, timer: SlaTim
     context = {**record_context(record), "sla": rule.id, "deadline": timer.deadline.isoformat(),
                "started": timer.started_at.isoformat(), "step": index + 1}
 
-    def action(kind: ActionKind, **fields: object) -> Action:
+    def action(kind: ActionKind, **fields: Any) -> Action:
         return Action(key=stable_key(timer.key, index, kind.value), kind=kind, source=timer.source,
-                      record_id=timer.record_id, gate_id=f"sla:{rule.id}", **fields)  # type: ignore[arg-type]
+                      record_id=timer.record_id, gate_id=f"sla:{rule.id}", **fields)
 
     out = []
     if step.comment:
         out.append(action(ActionKind.COMMENT, text=render(step.comment, context)))
     if step.task:
         out.append(action(ActionKind.TASK, subject=render(step.task.subject, context),
-                          text=render(step.task.body, context), assignee=str(step.task.owner)))
+                          text=render(step.task.body, context), assignee=step.task.owner,
+                          record_owner=record.owner or ""))
     if step.reassign:
-        out.append(action(ActionKind.REASSIGN, assignee=step.reassign))
+        out.append(action(ActionKind.REASSIGN, assignee=_owner(step.reassign),
+                          record_owner=record.owner or ""))
     if step.notify:
         out.append(action(ActionKind.NOTIFY, text=render(step.notify_text, context),
-                          payload={"webhook_env": step.notify}))
+                          webhook_env=step.notify))
     return out
+
+
+def _owner(reference: OwnerRef | str) -> OwnerRef:
+    return reference if isinstance(reference, OwnerRef) else OwnerRef.parse(reference)

@@ -5,8 +5,7 @@ SQLite (WAL) is the embedded default; the statements stay portable for PostgreSQ
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import asdict
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -14,10 +13,11 @@ from typing import Any
 from sqlalchemy import Engine, and_, create_engine, event, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from baton.core.actions import Action, ActionKind, ActionResult
+from baton.core.actions import ActionResult
 from baton.core.records import Record, TimeSource
 from baton.core.faults import crashpoint
 from baton.store import schema
+from baton.store.action_codec import action_from_dict, action_to_dict
 from baton.store.models import CycleWrite, KnownRecord, LedgerEntry, OpenViolation, SlaTimer
 from baton.core.records import Transition
 
@@ -121,7 +121,7 @@ class StateStore:
                 connection.execute(self._insert_ignore(schema.ledger, ["key"]), [
                     {"key": a.key, "source": a.source, "record_id": a.record_id,
                      "gate_id": a.gate_id, "transition_key": t, "kind": a.kind.value,
-                     "action_json": _dumps(_action_dict(a)), "state": "pending", "attempts": 0,
+                     "action_json": _dumps(action_to_dict(a)), "state": "pending", "attempts": 0,
                      "created_at": now} for a, t in write.actions])
             if write.timers:
                 statement = self._dialect_insert(schema.sla_timers)
@@ -177,7 +177,7 @@ class StateStore:
             rows = connection.execute(
                 select(c.action_json, c.transition_key, c.state, c.attempts, c.remote_id)
                 .where(c.source == source, c.state == "pending").order_by(c.created_at, c.key))
-            return [LedgerEntry(_action_from(json.loads(r[0])), r[1], r[2], r[3], r[4]) for r in rows]
+            return [LedgerEntry(action_from_dict(json.loads(r[0])), r[1], r[2], r[3], r[4]) for r in rows]
 
     def mark_attempt(self, keys: Sequence[str]) -> None:
         """Recorded before a write goes out: attempts > 0 means 'may have been written'."""
@@ -348,17 +348,6 @@ def _timer_row(t: SlaTimer) -> dict[str, Any]:
             "transition_key": t.transition_key, "started_at": t.started_at, "deadline": t.deadline,
             "met_at": t.met_at, "closed_at": t.closed_at, "breached": t.breached,
             "steps_fired": t.steps_fired}
-
-
-def _action_dict(action: Action) -> dict[str, Any]:
-    data = asdict(action)
-    data["kind"] = action.kind.value
-    data["payload"] = dict(action.payload)
-    return data
-
-
-def _action_from(data: Mapping[str, Any]) -> Action:
-    return Action(**{**data, "kind": ActionKind(data["kind"])})
 
 
 def _dumps(value: Any) -> str:

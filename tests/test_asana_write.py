@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 import structlog
 
+from baton.core.owners import OwnerRef
 from baton.core.actions import Action, ActionKind
 from baton.core.keys import idempotency_marker
 from baton.connectors.budget import RateBudget
@@ -22,7 +23,7 @@ def comment(key: str, task: str, text: str = "Visual brief is missing.") -> Acti
 def subtask(key: str, task: str, assignee: str | None = None) -> Action:
     return Action(key, ActionKind.TASK, SOURCE, task, "content-to-design",
                   subject="Add the visual brief", text="The design gate needs a brief.",
-                  assignee=assignee)
+                  assignee=OwnerRef.parse(assignee) if assignee else None)
 
 
 def move(key: str, task: str, to: str) -> Action:
@@ -124,8 +125,8 @@ def test_resolve_completes_the_subtask_or_comments(sandbox: Sandbox) -> None:
     task = sandbox.task_in("Ready for Design")
     [opened, commented] = connector.write_back([subtask("t1", task), comment("c1", task)])
     results = connector.write_back([
-        Action("r1", ActionKind.RESOLVE, SOURCE, task, "g", resolves=opened.remote_id),
-        Action("r2", ActionKind.RESOLVE, SOURCE, task, "g", resolves=commented.remote_id),
+        Action("r1", ActionKind.CLOSE_TASK, SOURCE, task, "g", target=opened.remote_id),
+        Action("r2", ActionKind.REPLY, SOURCE, task, "g", target=commented.remote_id),
     ])
     assert all(r.ok for r in results), results
     assert emulator.tasks[opened.remote_id].completed is True

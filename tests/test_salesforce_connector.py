@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from baton.core.actions import Action, ActionKind
+from baton.core.owners import OwnerRef
 from baton.core.records import TimeSource
 from baton.core.keys import idempotency_marker
 from baton.sandbox.salesforce import make_id
@@ -197,7 +198,7 @@ def test_per_record_failures_do_not_sink_the_batch(sf_sandbox: SfSandbox) -> Non
         Action(key="s1", kind=ActionKind.SET_FIELD, source="salesforce:leads", record_id=lead,
                gate_id="g", field="No_Such_Field__c", value="x"),
         Action(key="t1", kind=ActionKind.TASK, source="salesforce:leads", record_id=lead,
-               gate_id="g", text="x", assignee="user:nobody@nowhere.example"),
+               gate_id="g", text="x", assignee=OwnerRef.parse("user:nobody@nowhere.example")),
     ]
     results = connector.write_back(actions)
     assert [r.ok for r in results] == [True, False, False, False]
@@ -213,10 +214,10 @@ def test_assignees_queue_user_and_bounce(sf_sandbox: SfSandbox) -> None:
     lead = demo.lead_ids[4]
     connector = sf_sandbox.connector()
     actions = [
-        _task("q", lead, assignee="queue:Data Remediation"),
-        _task("u", lead, assignee="user:maya.chen@acme-demo.example"),
-        _task("n", lead, assignee="user:Maya Chen (SDR Manager)"),
-        _task("m", lead, assignee="manager"),
+        _task("q", lead, assignee=OwnerRef.parse("queue:Data Remediation")),
+        _task("u", lead, assignee=OwnerRef.parse("user:maya.chen@acme-demo.example")),
+        _task("n", lead, assignee=OwnerRef.parse("user:Maya Chen (SDR Manager)")),
+        _task("m", lead, assignee=OwnerRef.parse("manager")),
         Action(key="b", kind=ActionKind.MOVE_STATUS, source="salesforce:leads", record_id=lead,
                gate_id="g", value="Open - Not Contacted"),
     ]
@@ -228,7 +229,7 @@ def test_assignees_queue_user_and_bounce(sf_sandbox: SfSandbox) -> None:
     lead_row = next(r for r in sf_sandbox.emulator.records("Lead") if r["Id"] == lead)
     assert lead_row["Status"] == "Open - Not Contacted"
     lookups = connector.api_calls()["query"]
-    connector.write_back([_task("q2", lead, assignee="queue:Data Remediation")])
+    connector.write_back([_task("q2", lead, assignee=OwnerRef.parse("queue:Data Remediation"))])
     assert connector.api_calls()["query"] == lookups  # the queue's member is cached
 
 
@@ -237,8 +238,8 @@ def test_resolve_completes_the_task_and_leaves_a_note(sf_sandbox: SfSandbox) -> 
     connector = sf_sandbox.connector()
     [opened] = connector.write_back([_task("open", lead)])
     [resolved] = connector.write_back([Action(
-        key="close", kind=ActionKind.RESOLVE, source="salesforce:leads", record_id=lead,
-        gate_id="g", resolves=opened.remote_id, text="Title added, thanks!")])
+        key="close", kind=ActionKind.CLOSE_TASK, source="salesforce:leads", record_id=lead,
+        gate_id="g", target=opened.remote_id, text="Title added, thanks!")])
     assert resolved.ok
     task = next(t for t in sf_sandbox.emulator.records("Task") if t["Id"] == opened.remote_id)
     assert task["Status"] == "Completed"

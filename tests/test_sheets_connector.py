@@ -314,16 +314,16 @@ def test_write_back_is_four_calls_and_notes_merge_and_resolve(sandbox: Sandbox) 
     assert note.startswith("Asked legal, wait.")
     assert note.count("[baton:a]") == 1 and "[baton:b]" in note
 
-    [resolved] = connector.write_back([Action(key="r", kind=ActionKind.RESOLVE, source="sheets:utm",
-                                              record_id="CMP-1104", gate_id="utm", resolves="a")])
+    [resolved] = connector.write_back([Action(key="r", kind=ActionKind.REMOVE_NOTE, source="sheets:utm",
+                                              record_id="CMP-1104", gate_id="utm", target="a")])
     assert resolved.ok
     note = sandbox.status_note("CMP-1104") or ""
     assert "[baton:a]" not in note and "[baton:b]" in note and "Asked legal" in note
 
     sandbox.emulator.set_note(sandbox.spreadsheet_id, UTM_TAB, row, STATUS_COL, None)
     connector.write_back([comment("c", "CMP-1104")])
-    connector.write_back([Action(key="r2", kind=ActionKind.RESOLVE, source="sheets:utm",
-                                 record_id="CMP-1104", gate_id="utm", resolves="c")])
+    connector.write_back([Action(key="r2", kind=ActionKind.REMOVE_NOTE, source="sheets:utm",
+                                 record_id="CMP-1104", gate_id="utm", target="c")])
     assert sandbox.status_note("CMP-1104") is None
 
 

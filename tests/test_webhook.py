@@ -14,7 +14,7 @@ URL = "https://hooks.slack.com/services/T000/B000/secret-token-xyz"
 
 def notify(key="k1"):
     return Action(key, ActionKind.NOTIFY, "salesforce:leads", "00Q1", "sla:speed-to-lead",
-                  text="SLA breach: Ada Byron", payload={"webhook_env": "SLACK_WEBHOOK_URL"})
+                  text="SLA breach: Ada Byron", webhook_env="SLACK_WEBHOOK_URL")
 
 
 def notifier():
