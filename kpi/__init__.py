@@ -26,7 +26,7 @@ _HOME = {
     "handoff_map": "mermaid",
     "iso_week": "model",
     "load_inputs": "load",
-    "nearest_rank": "compute",
+    "nearest_rank": "stats",
     "parse_due": "model",
     "records_from_rows": "model",
     "render_audit": "audit",

@@ -9,12 +9,14 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Sequence
 from html import escape
 from typing import Any
 
-from .compute import ALL, KPI_BY_NAME, KPIS, PERIOD
+from .compute import KPI_BY_NAME, KPIS
 from .model import KpiReport, KpiValue
+from .stats import ALL, PERIOD
 
 # -- shared formatting -----------------------------------------------------------------------
 
@@ -110,9 +112,22 @@ def render_csv(report: KpiReport, weekly: bool = False) -> str:
         if v.bucket != PERIOD and not weekly:
             continue
         d = KPI_BY_NAME[v.kpi]
-        writer.writerow([v.kpi, d.title, d.unit, v.source, v.group, v.bucket, _number(v.value),
-                         v.count])
+        writer.writerow([csv_cell(cell) for cell in (
+            v.kpi, d.title, d.unit, v.source, v.group, v.bucket, _number(v.value), v.count)])
     return buffer.getvalue()
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"-?\d+(\.\d+)?")
+
+
+def csv_cell(value: object) -> str:
+    """A CSV cell a spreadsheet will not run: text starting with = + - @ tab or CR gets a leading
+    apostrophe (OWASP's CSV-injection rule); plain numbers such as -4.5 stay numbers."""
+    text = "" if value is None else str(value)
+    if text.startswith(_FORMULA_START) and not _PLAIN_NUMBER.fullmatch(text):
+        return "'" + text
+    return text
 
 
 SHEET_HEADER = ["KPI", "Source", "Group", "Period", "Value", "Unit", "Count", "As of"]

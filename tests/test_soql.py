@@ -9,9 +9,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from baton.connectors.salesforce import soql_datetime, soql_quote
-from baton.sandbox.soql import (
-    Catalog, FieldType, ObjectSchema, Relationship, SoqlError, compile_query, parse,
-)
+from baton.sandbox.salesforce.soql_eval import compile_query
+from baton.sandbox.salesforce.soql_lexer import SoqlError
+from baton.sandbox.salesforce.soql_parse import parse
+from baton.sandbox.salesforce.soql_schema import Catalog, FieldType, ObjectSchema, Relationship
 
 F = FieldType
 T0 = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)

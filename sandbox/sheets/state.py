@@ -1,0 +1,66 @@
+"""The emulator's state and the plumbing every route shares: Google-shaped errors, the caller's
+access token, spreadsheet lookup with sharing, and the Drive version bump. The base of the class
+chain: SheetsState -> the route classes (auth, metadata, batch_update, values) and the Python-side
+users (users.py) -> SheetsEmulator (emulator.py).
+"""
+from __future__ import annotations
+
+import itertools
+from collections import deque
+from datetime import UTC, datetime
+
+from baton.sandbox.clock import SandboxClock
+from baton.sandbox.server import Emulator, Fault, Request, Response
+
+from .model import GoogleApiError, Spreadsheet, google_error
+
+
+class SheetsState(Emulator):
+    def __init__(self) -> None:
+        super().__init__()
+        self.clock = SandboxClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
+        self.books: dict[str, Spreadsheet] = {}
+        self.tokens: dict[str, str] = {}  # access token -> client_email
+        self.require_auth = True
+        self._token_seq = itertools.count(1)
+        self._sheet_ids = itertools.count(1_187_654_321, 7_919)
+        self.requests: deque[tuple[str, str, dict[str, list[str]]]] = deque(maxlen=500)  # recent (route, path, query)
+
+    # -- plumbing
+
+    def dispatch(self, request: Request) -> Response | Fault:
+        try:
+            return super().dispatch(request)
+        except GoogleApiError as error:
+            return error.response()
+
+    def not_found(self, request: Request) -> Response:
+        return Response(404, google_error(404, f"Requested entity was not found: {request.path}"))
+
+    def _caller(self, request: Request, name: str) -> str | None:
+        self.requests.append((name, request.path, request.query))
+        if not self.require_auth:
+            return None
+        header = request.headers.get("authorization", "")
+        token = header[7:] if header.lower().startswith("bearer ") else ""
+        if token not in self.tokens:
+            raise GoogleApiError(
+                401,
+                "Request had invalid authentication credentials. Expected OAuth 2 access token, "
+                "login cookie or other valid authentication credential.",
+            )
+        return self.tokens[token]
+
+    def _book(self, spreadsheet_id: str, caller: str | None, *, drive: bool = False) -> Spreadsheet:
+        book = self.books.get(spreadsheet_id)
+        if book is None:
+            if drive:
+                raise GoogleApiError(404, f"File not found: {spreadsheet_id}.", "notFound")
+            raise GoogleApiError(404, "Requested entity was not found.")
+        if book.readers is not None and caller not in book.readers:
+            raise GoogleApiError(403, "The caller does not have permission")
+        return book
+
+    def _touch(self, book: Spreadsheet) -> None:
+        book.version += 1
+        book.modified = self.clock.now()
