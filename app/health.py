@@ -12,11 +12,12 @@ from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from baton.core.errors import ConfigError
 from baton.engine.runner import Runner
 
 
 def health(runner: Runner, now: datetime) -> dict[str, Any]:
-    sources = {}
+    sources: dict[str, dict[str, Any]] = {}
     for source_id in runner.connectors:
         h = runner.health.get(source_id)
         last = h.last_success if h else None
@@ -28,8 +29,11 @@ def health(runner: Runner, now: datetime) -> dict[str, Any]:
             "last_error": h.last_error if h else None,
             "backing_off_until": h.retry_at.isoformat() if h and h.retry_at else None,
         }
-    healthy = all(s["consecutive_failures"] < 3 for s in sources.values())
-    return {"status": "ok" if healthy else "degraded", "sources": sources}
+    rules = runner.rules
+    healthy = all(s["consecutive_failures"] < 3 for s in sources.values()) and not rules.broken
+    return {"status": "ok" if healthy else "degraded", "sources": sources,
+            "rules": {"broken": rules.broken,
+                      "problems": [str(p) for p in rules.last_error.problems] if rules.last_error else []}}
 
 
 def metrics(runner: Runner) -> str:
@@ -43,6 +47,10 @@ def metrics(runner: Runner) -> str:
             lines.append(f"baton_{name}{{{rendered}}} {value}")
 
     totals = runner.totals
+    family("rules_broken", "gauge", "1 while the rule files on disk have problems (the last good rules run).",
+           [({}, 1 if runner.rules.broken else 0)])
+    family("rules_reload_failures_total", "counter", "Rule edits refused.",
+           [({}, runner.rules.failed_reloads)])
     family("cycles_total", "counter", "Completed source cycles.",
            [({"source": s}, h.cycles) for s, h in runner.health.items()])
     family("source_errors_total", "counter", "Failed source cycles.",
@@ -87,7 +95,11 @@ def serve(runner: Runner, port: int, host: str = "127.0.0.1") -> ThreadingHTTPSe
             self.end_headers()
             self.wfile.write(body)
 
-    server = ThreadingHTTPServer((host, port), Handler)
+    try:
+        server = ThreadingHTTPServer((host, port), Handler)
+    except OSError as error:
+        raise ConfigError(f"health endpoint: cannot listen on {host}:{port} ({error.strerror}); "
+                          "is another Baton running? pick another [baton] health_port") from None
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True, name="baton-health").start()
     return server

@@ -20,6 +20,7 @@ from tenacity import (
     stop_after_delay,
     wait_exponential_jitter,
 )
+from tenacity.stop import stop_base
 
 from baton.core.errors import RateLimited, TransientError
 
@@ -34,6 +35,9 @@ class RetryPolicy:
     initial_wait: float = 0.5
     max_wait: float = 60.0
     sleep: Callable[[float], None] = time.sleep  # tests pass a no-op
+    # True once the process is stopping: no further attempt starts (the daemon passes its stop
+    # event's is_set, and its wait as `sleep`, so a stop ends waits and retries at once)
+    stopped: Callable[[], bool] = lambda: False
 
     def call(self, fn: Callable[[], T], *, tool: str, what: str, write: bool = False) -> T:
         """`fn()` under the policy. A `write` is retried only on RateLimited: the tool refused it
@@ -60,13 +64,24 @@ class RetryPolicy:
 
         retrying = Retrying(
             retry=retry_if_exception_type(RateLimited if write else TransientError),
-            stop=stop_after_attempt(self.attempts) | stop_after_delay(self.max_elapsed),
+            stop=(stop_after_attempt(self.attempts) | stop_after_delay(self.max_elapsed)
+                  | _stop_when_stopping(self.stopped)),
             wait=wait,
             sleep=self.sleep,
             before_sleep=before_sleep,
             reraise=True,
         )
         return retrying(fn)
+
+
+class _stop_when_stopping(stop_base):  # noqa: N801 - tenacity's own stop_* naming
+    """Stop retrying once the process is stopping."""
+
+    def __init__(self, stopped: Callable[[], bool]) -> None:
+        self._stopped = stopped
+
+    def __call__(self, retry_state: RetryCallState) -> bool:
+        return self._stopped()
 
 
 def parse_retry_after(value: str | None) -> float | None:

@@ -9,9 +9,10 @@ import glob
 import os
 import tomllib
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from baton.core.errors import ConfigError
 from baton.core.kpi_settings import KpiSettings
@@ -21,10 +22,27 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _https_only(url: str) -> str:
+    """Credentials and field values travel over these URLs: https, except on this machine's
+    loopback (the sandbox, a local proxy under test)."""
+    if not url:
+        return url
+    parsed = urlsplit(url)
+    loopback = parsed.hostname in ("localhost", "127.0.0.1", "::1")
+    if parsed.scheme == "https" or (parsed.scheme == "http" and loopback):
+        if not parsed.hostname:
+            raise ValueError("expected a URL with a host name")
+        return url
+    raise ValueError("expected an https:// URL (credentials would travel in clear text)")
+
+
+HttpsUrl = Annotated[str, AfterValidator(_https_only)]
+
+
 class SalesforceSettings(_Strict):
     auth: Literal["client_credentials", "jwt", "token"] = "client_credentials"
-    login_url: str = "https://login.salesforce.com"  # or test.salesforce.com, or a My Domain
-    instance_url: str = ""  # for auth = "token"; otherwise taken from the token response
+    login_url: HttpsUrl = "https://login.salesforce.com"  # or test.salesforce.com, or a My Domain
+    instance_url: HttpsUrl = ""  # for auth = "token"; otherwise taken from the token response
     api_version: str = "59.0"
     ca_bundle: str = ""  # a PEM bundle for proxies, sandboxes and private CAs
     api_share_limit: float = Field(0.8, gt=0, le=1)  # slow down past this share of the daily allocation
@@ -35,7 +53,7 @@ class SalesforceSettings(_Strict):
 
 
 class AsanaSettings(_Strict):
-    base_url: str = "https://app.asana.com/api/1.0"
+    base_url: HttpsUrl = "https://app.asana.com/api/1.0"
     ca_bundle: str = ""
     requests_per_minute: int = Field(150, ge=1)  # free plans: 150, paid: 1500
     reconcile_every: int = Field(10, ge=1)  # a modified_since poll every N cycles backs up the events
@@ -43,8 +61,8 @@ class AsanaSettings(_Strict):
 
 
 class SheetsSettings(_Strict):
-    sheets_endpoint: str = "https://sheets.googleapis.com/"
-    drive_endpoint: str = "https://www.googleapis.com/drive/v3/"
+    sheets_endpoint: HttpsUrl = "https://sheets.googleapis.com/"
+    drive_endpoint: HttpsUrl = "https://www.googleapis.com/drive/v3/"
     ca_bundle: str = ""
     requests_per_minute: int = Field(60, ge=1)
     timeout_seconds: float = 30.0
@@ -152,13 +170,24 @@ def load_config(path: Path) -> Config:
 
 
 def format_validation_error(error: ValidationError) -> str:
+    """Every problem with its key path. A found value is shown only when it cannot be a secret
+    (a number, a flag): a client secret pasted into config.toml must not reach a terminal, a
+    log or CI output."""
     lines = []
     for problem in error.errors():
         where = _key_path(problem["loc"])
-        found = problem.get("input")
-        shown = "" if isinstance(found, dict | list) else f" (found {found!r})"
-        lines.append(f"  {where}: {problem['msg']}{shown}")
+        message = str(problem["msg"]).removeprefix("Value error, ")
+        lines.append(f"  {where}: {message}{_shown(problem)}")
     return "\n".join(lines)
+
+
+def _shown(problem: Any) -> str:
+    found = problem.get("input")
+    if problem["type"] == "extra_forbidden" or isinstance(found, dict | list):
+        return ""
+    if isinstance(found, str):
+        return f" (found text of {len(found)} characters)"
+    return f" (found {found!r})"
 
 
 def _key_path(loc: tuple[object, ...]) -> str:
@@ -210,4 +239,8 @@ def _read_secrets_file(path: Path) -> dict[str, str]:
             raise ConfigError(f"secrets file {path}, line {number}: expected KEY=VALUE")
         key, value = line.split("=", 1)
         found[key.strip()] = value.strip().strip('"').strip("'")
+    mode = path.stat().st_mode & 0o777
+    if mode & 0o044:
+        raise ConfigError(f"secrets file {path} is readable by group or others (mode {mode:04o}); "
+                          f"it holds credentials: run `chmod 600 {path}`")
     return found

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, MutableMapping
 from typing import Any
 
 import structlog
@@ -16,7 +16,7 @@ def register_secrets(values: Iterable[str]) -> None:
     _secrets.update(v for v in values if v and len(v) >= 6)
 
 
-def scrub_secrets(_logger: Any, _name: str, event: dict[str, Any]) -> dict[str, Any]:
+def scrub_secrets(_logger: Any, _name: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     if not _secrets:
         return event
     return {key: _scrub(value) for key, value in event.items()}

@@ -7,6 +7,7 @@ from typing import Any
 from baton.core.actions import Action, ActionKind, Capabilities
 from baton.core.keys import stable_key
 from baton.core.records import Record
+from baton.core.text import visible
 from baton.rules import Gate, GateResult, render
 from baton.rules.evaluate import failure_context
 from baton.rules.templates import record_context
@@ -23,7 +24,7 @@ def plan_failure(record: Record, gate: Gate, result: GateResult, transition_key:
         key = stable_key(record.source, record.id, gate.id, transition_key, kind.value,
                          fields.get("field"))
         return Action(key=key, kind=kind, source=record.source, record_id=record.id,
-                      gate_id=gate.id, **fields)
+                      gate_id=gate.id, **_shown(fields))
 
     actions: list[Action] = []
     if spec.comment is not None:
@@ -59,14 +60,30 @@ def plan_resolution(record: Record, gate: Gate, transition_key: str,
         text = note or "Resolved." if kind is ActionKind.REPLY else note
         actions.append(Action(
             key=stable_key(record.source, record.id, gate.id, transition_key, "resolve", remote_id),
-            kind=kind, source=record.source, record_id=record.id, gate_id=gate.id, text=text,
-            target=remote_id))
+            kind=kind, source=record.source, record_id=record.id, gate_id=gate.id,
+            text=visible(text), target=remote_id))
     return actions
+
+
+def _shown(fields: dict[str, Any]) -> dict[str, Any]:
+    """What Baton writes for people to read shows its invisible characters (core.text)."""
+    for name in ("text", "subject"):
+        if name in fields:
+            fields[name] = visible(fields[name])
+    return fields
 
 
 def describe(actions: Sequence[Action]) -> list[str]:
     """One line per action, for --dry-run and the demo."""
-    return [f"{a.source} {a.record_id} [{a.gate_id}] {a.kind.value}: {_detail(a)}" for a in actions]
+    return [f"{a.source} {a.record_id} [{a.gate_id}] {_label(a.kind)}: {_detail(a)}" for a in actions]
+
+
+_ANSWERS = {ActionKind.CLOSE_TASK: "close task", ActionKind.REMOVE_NOTE: "close comment",
+            ActionKind.REPLY: "close comment"}
+
+
+def _label(kind: ActionKind) -> str:
+    return "resolve" if kind in _ANSWERS else kind.value
 
 
 def _detail(a: Action) -> str:
@@ -74,10 +91,10 @@ def _detail(a: Action) -> str:
         return a.text.splitlines()[0] if a.text else ""
     if a.kind is ActionKind.TASK:
         return f"{a.subject!r} for {a.assignee or 'owner'}"
-    if a.kind in (ActionKind.CLOSE_TASK, ActionKind.REMOVE_NOTE, ActionKind.REPLY):
-        return f"{a.kind.value.replace('_', ' ')} {a.target}"
+    if a.kind in _ANSWERS:
+        return f"{_ANSWERS[a.kind]} {a.target}"
     if a.kind is ActionKind.SET_FIELD:
         return f"{a.field} = {a.value!r}"
     if a.kind is ActionKind.NOTIFY:
         return f"webhook {a.webhook_env or ''}"
-    return f"to {a.value if a.kind is ActionKind.MOVE_STATUS else a.assignee!r}"
+    return f"to {a.value if a.kind is ActionKind.MOVE_STATUS else str(a.assignee)!r}"

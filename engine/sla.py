@@ -17,6 +17,7 @@ from baton.core.actions import Action, ActionKind
 from baton.core.keys import stable_key
 from baton.core.owners import OwnerRef
 from baton.core.records import Record, Transition
+from baton.core.text import visible
 from baton.rules import render
 from baton.rules.business_hours import add_time
 from baton.rules.sla import EscalationStep, SlaRule
@@ -94,9 +95,10 @@ def _step_actions(rule: SlaRule, step: EscalationStep, index: int, timer: SlaTim
     context = {**record_context(record), "sla": rule.id, "deadline": timer.deadline.isoformat(),
                "started": timer.started_at.isoformat(), "step": index + 1}
 
-    def action(kind: ActionKind, **fields: Any) -> Action:
+    def action(kind: ActionKind, text: str = "", subject: str = "", **fields: Any) -> Action:
         return Action(key=stable_key(timer.key, index, kind.value), kind=kind, source=timer.source,
-                      record_id=timer.record_id, gate_id=f"sla:{rule.id}", **fields)
+                      record_id=timer.record_id, gate_id=f"sla:{rule.id}", text=visible(text),
+                      subject=visible(subject), **fields)
 
     out = []
     if step.comment:
