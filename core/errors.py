@@ -2,6 +2,10 @@
 
     BatonError
     ├── ConfigError            the admin fixes config.toml / a secret; the source does not start
+    ├── StateError             the state store cannot be used as it is; nothing starts
+    │   ├── StateFileError     not SQLite, truncated, corrupt, empty, or from a newer Baton
+    │   ├── StateNotWritable   a read-only state file or folder
+    │   └── StateLocked        another process writes this state (`holder` says which)
     └── SourceError            skip this source this cycle; the others go on
         ├── TransientError     retried with backoff (429, 5xx, timeouts, truncated bodies)
         │   └── RateLimited    the tool asked us to wait `retry_after` seconds
@@ -20,6 +24,26 @@ class BatonError(Exception):
 
 class ConfigError(BatonError):
     """Configuration or credentials are wrong; a person has to fix them."""
+
+
+class StateError(BatonError):
+    """The state store cannot be used as it is; a person decides (restore, reset, stop the other)."""
+
+
+class StateFileError(StateError):
+    """The state file is not a usable Baton state: restore it or take a new baseline on purpose."""
+
+
+class StateNotWritable(StateError):
+    """The state file, its journal or its folder cannot be written by this user."""
+
+
+class StateLocked(StateError):
+    """Another process holds the state's writer lock."""
+
+    def __init__(self, message: str, holder: object = None) -> None:
+        super().__init__(message)
+        self.holder = holder
 
 
 class SourceError(BatonError):

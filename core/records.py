@@ -60,6 +60,11 @@ class ChangeBatch:
     cursor: str | None
     api_calls: int = 0
     complete: bool = True  # False: a page failed; records so far are valid, the cursor is not
+    # Records the tool's change feed named as possible status moves (Asana's events). With
+    # hints, the engine reads history only for these and for records whose status differs from
+    # the one it knows; None: the tool gives none, so every changed known record's history is read
+    # (Salesforce, to catch an A→B→A hop).
+    status_hints: frozenset[str] | None = None
 
 
 class PageStream:

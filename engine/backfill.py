@@ -18,9 +18,9 @@ log = structlog.get_logger()
 def backfill(source_id: str, connector: Connector, store: StateStore, since: datetime,
              now: datetime) -> int:
     """Transitions after `since` for every known record of the source; returns how many were new."""
-    if store.source_state(source_id)[1] is None:
+    if not store.source_state(source_id).has_baseline:
         run_cycle(source_id, connector, store, RuleSet.empty(), now)  # the baseline, silently
-    ids = [row["record_id"] for row in store.stored_records(source_id)]
+    ids = [row.record_id for row in store.stored_records(source_id)]
     chunk = connector.backfill_chunk
     added = 0
     for start in range(0, len(ids), chunk):

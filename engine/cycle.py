@@ -57,14 +57,14 @@ def run_cycle(source_id: str, connector: Connector, store: StateStore, rules: Ru
     bounces = [e for e in pending if e.action.kind is ActionKind.MOVE_STATUS]
     _flush_pending(source_id, [e for e in pending if e not in bounces], connector, notifier,
                    store, now, report)
-    cursor, baseline_at, _paused = store.source_state(source_id)
-    if baseline_at is None:
+    state = store.source_state(source_id)
+    if not state.has_baseline:
         report.baseline = True
         if not dry_run:
             report.records_seen = _record_baseline(source_id, connector, store, now)
         log.info("source.baseline", source=source_id, records=report.records_seen)
         return report
-    batch = connector.fetch_changes(cursor, now)
+    batch = connector.fetch_changes(state.cursor, now)
     report.records_seen = len(batch.records)
     if bounces:
         bounces = _drop_superseded(bounces, {r.id: r.status for r in batch.records}, store, now, report)
@@ -73,7 +73,7 @@ def run_cycle(source_id: str, connector: Connector, store: StateStore, rules: Ru
     known = store.known_records(source_id, [r.id for r in batch.records])
     candidates = [r for r in batch.records
                   if r.id not in known or not r.fingerprint or r.fingerprint != known[r.id].fingerprint]
-    history = connector.status_history([r.id for r in candidates if r.id in known],
+    history = connector.status_history(_history_wanted(candidates, known, batch.status_hints),
                                        _earliest_since(candidates, known)) if candidates else {}
     observed = detect(candidates, known, history, now)
     fresh = _new_transitions(observed, store)
@@ -113,6 +113,14 @@ def _record_baseline(source_id: str, connector: Connector, store: StateStore, no
     if stream.complete:
         store.commit_cycle(CycleWrite(source_id, stream.cursor, advance_cursor=True, baseline=True), now)
     return seen
+
+
+def _history_wanted(records: Sequence[Record], known: dict,
+                    hints: frozenset[str] | None) -> list[str]:
+    """Known records whose history may hold a move: all of them, or where the tool's feed gives
+    hints, the hinted ones and those whose status is not the one the store knows."""
+    return [r.id for r in records if r.id in known and (
+        hints is None or r.id in hints or r.status != known[r.id].status)]
 
 
 def _earliest_since(records: Sequence[Record], known: dict) -> datetime | None:

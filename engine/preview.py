@@ -7,7 +7,6 @@ known field values (Baton keeps the values a gate saw, not every field's history
 """
 from __future__ import annotations
 
-import json
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -29,7 +28,7 @@ class Preview:
 
 def preview(gate: Gate, store: StateStore, since: datetime) -> Preview:
     result = Preview(gate)
-    records = {row["record_id"]: _record(gate.source, row) for row in store.stored_records(gate.source)}
+    records = {row.record_id: row.as_record() for row in store.stored_records(gate.source)}
     for record in records.values():
         if record.status != gate.enters:
             continue
@@ -38,13 +37,13 @@ def preview(gate: Gate, store: StateStore, since: datetime) -> Preview:
         if not verdict.passed:
             result.current_failing.append((record, verdict.messages))
     for transition in store.transitions(gate.source, since=since):
-        record = records.get(transition.record_id)
-        if record is None or not gate.fires(transition.to_status, transition.from_status):
+        entered = records.get(transition.record_id)
+        if entered is None or not gate.fires(transition.to_status, transition.from_status):
             continue
         result.replayed += 1
-        verdict = evaluate_gate(gate, record)
+        verdict = evaluate_gate(gate, entered)
         if not verdict.passed:
-            result.would_fire.append((transition.at, record, verdict.messages))
+            result.would_fire.append((transition.at, entered, verdict.messages))
             result.messages.update(verdict.messages)
     return result
 
@@ -64,8 +63,3 @@ def render(result: Preview, limit: int = 20) -> str:
         lines += [f"  {count:>4} x {message}" for message, count in result.messages.most_common(5)]
     return "\n".join(lines)
 
-
-def _record(source: str, row: dict) -> Record:
-    fields = row["fields"] if isinstance(row["fields"], dict) else json.loads(row["fields"])
-    return Record(source, row["record_id"], row.get("url") or "", row["name"], row["status"],
-                  row.get("owner"), fields, row.get("status_since") or row["seen_at"])

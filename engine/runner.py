@@ -52,7 +52,7 @@ class Runner:
         now = self.clock()
         if health.retry_at and now < health.retry_at:
             return None
-        _cursor, _baseline, paused_until = self.store.source_state(source_id)
+        paused_until = self.store.source_state(source_id).paused_until
         if paused_until and now < paused_until:
             return None
         bound = log.bind(source=source_id)

@@ -1,26 +1,26 @@
 """Reading a report's inputs out of the state store: the only module of `kpi` that touches it.
 
-`compute_kpis` stays a pure function; this gathers what it needs in one place for the CLI.
+`compute_kpis` stays a pure function; this gathers what it needs in one place for the CLI and
+turns the store's typed rows into the KPI engine's values.
 """
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Any
 
-from baton.store.models import SlaTimer
+from baton.core.kpi_settings import KpiSettings
 from baton.core.records import Transition
-from baton.store.state import StateStore
+from baton.store import EvaluationRow, SlaTimer, StateStore, StoredRecord
 
 from .model import (
+    CheckFailure,
+    GateEvaluation,
     KpiInputs,
     RecordSnapshot,
-    evaluations_from_rows,
-    records_from_rows,
+    parse_due,
     sla_outcomes_from_timers,
     utc,
 )
-from baton.core.kpi_settings import KpiSettings
 
 
 def load_inputs(store: StateStore, workflows: Mapping[str, Sequence[str]], settings: KpiSettings,
@@ -30,7 +30,7 @@ def load_inputs(store: StateStore, workflows: Mapping[str, Sequence[str]], setti
     the lead source and the delivery sources."""
     sources = sorted(set(workflows) | {settings.lead.source} | set(settings.delivery))
     transitions: list[Transition] = []
-    evaluation_rows: list[dict[str, Any]] = []
+    evaluation_rows: list[EvaluationRow] = []
     timers: list[SlaTimer] = []
     records: list[RecordSnapshot] = []
     cut = utc(until) if until else None
@@ -39,8 +39,26 @@ def load_inputs(store: StateStore, workflows: Mapping[str, Sequence[str]], setti
         evaluation_rows.extend(store.evaluations(source))
         timers.extend(store.timers(source))
         delivery = settings.delivery.get(source)
-        records.extend(records_from_rows(source, store.stored_records(source),
-                                         delivery.due_field if delivery else ""))
-    return KpiInputs(transitions, evaluations_from_rows(evaluation_rows, transitions),
+        records.extend(snapshots(store.stored_records(source), delivery.due_field if delivery else ""))
+    return KpiInputs(transitions, gate_evaluations(evaluation_rows, transitions),
                      sla_outcomes_from_timers(timers), dict(workflows), records,
                      as_of or cut)
+
+
+def gate_evaluations(rows: Iterable[EvaluationRow],
+                     transitions: Iterable[Transition] = ()) -> list[GateEvaluation]:
+    """Stored verdicts as KPI values; the handoff time is the judged transition's."""
+    at_by_key = {t.key: t.at for t in transitions}
+    return [GateEvaluation(
+        source=row.source, record_id=row.record_id, gate_id=row.gate_id, passed=row.passed,
+        at=at_by_key.get(row.transition_key) or row.evaluated_at,
+        failures=tuple(CheckFailure(str(f.get("check", "")), str(f.get("field", "") or ""),
+                                    str(f.get("message", "") or "")) for f in row.failures),
+        transition_key=row.transition_key, rule_version=row.rule_version) for row in rows]
+
+
+def snapshots(rows: Iterable[StoredRecord], due_field: str = "") -> list[RecordSnapshot]:
+    """Stored records as report snapshots; an unreadable due date is None."""
+    return [RecordSnapshot(row.source, row.record_id, row.name or "", row.owner,
+                           parse_due(row.fields.get(due_field)) if due_field else None)
+            for row in rows]

@@ -5,6 +5,7 @@ benchmarks all start here.
 from __future__ import annotations
 
 import os
+import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,17 @@ from baton.sandbox.salesforce import SalesforceEmulator
 from baton.sandbox.server import SandboxServer
 from baton.sandbox.sheets import SheetsEmulator
 from baton.sandbox.tls import LocalCA
+
+
+def _for_sources(rule_file: Path, running: set[str]) -> bool:
+    """A rule file whose gates and SLAs are all for sources the sandbox runs (`baton run`
+    refuses rules for a source that is not configured, as `baton check` does)."""
+    try:
+        tables = tomllib.loads(rule_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return True  # a broken file stays: `baton check` is there to name it
+    return all(item.get("source") in running
+               for kind in ("gate", "sla") for item in tables.get(kind, []))
 
 
 def _bypass_proxies_for_loopback() -> None:
@@ -104,9 +116,12 @@ class Sandbox:
         secrets file beside it, never in the config."""
         configured, _ = self.configure(config, state)
         secrets_file = path.with_suffix(".secrets")
+        secrets_file.touch(mode=0o600)
+        secrets_file.chmod(0o600)  # Baton refuses a secrets file others can read
         secrets_file.write_text("".join(f"{k}={v}\n" for k, v in self.env.items()))
         data = configured.model_dump(mode="json", exclude={"path"}, exclude_none=True)
         data["baton"]["secrets_file"] = str(secrets_file)
-        data["baton"]["rules"] = [str(f) for f in config.rule_files()]
+        running = {s.id for s in configured.source}
+        data["baton"]["rules"] = [str(f) for f in config.rule_files() if _for_sources(f, running)]
         path.write_text(tomli_w.dumps(data))
         return path

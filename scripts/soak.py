@@ -215,7 +215,7 @@ class Team:
                    if len(row) > status_col}
         store = StateStore.open(self.store_path)
         try:
-            known = {r["record_id"]: r["status"] for r in store.stored_records(SHEETS)}
+            known = {r.record_id: r.status for r in store.stored_records(SHEETS)}
         finally:
             store.engine.dispose()
         ready = [k for k in SHEET_FAILS if known.get(k) == current.get(k)]
@@ -351,11 +351,11 @@ def verify(box: Any, state: Path, t0: datetime, sheet_moves: list[tuple[str, str
     problems = result.problems
     store = StateStore.open(state)
     ledger = store.ledger_entries()
-    by_key = {e["key"]: e for e in ledger}
+    by_key = {e.key: e for e in ledger}
     for entry in ledger:
-        if entry["state"] != "done":
-            problems.append(f"ledger {entry['key']} {entry['source']} {entry['kind']} is "
-                            f"{entry['state']}: {entry['last_error']}")
+        if entry.state != "done":
+            problems.append(f"ledger {entry.key} {entry.source} {entry.kind} is "
+                            f"{entry.state}: {entry.last_error}")
 
     # 1. write-backs: each marker once in the tools, each done comment/task in the tools
     found: Counter[str] = Counter()
@@ -387,12 +387,12 @@ def verify(box: Any, state: Path, t0: datetime, sheet_moves: list[tuple[str, str
             problems.append(f"{where[key]} with marker {key} exists {count} times")
         if key not in by_key:
             problems.append(f"{where[key]} with marker {key} has no ledger entry (an orphan write)")
-    due = [e for e in ledger if e["kind"] in ("comment", "task")]
+    due = [e for e in ledger if e.kind in ("comment", "task")]
     for entry in due:
-        if found[entry["key"]] != 1 and entry["state"] == "done":
-            problems.append(f"ledger {entry['kind']} {entry['key']} for {entry['record_id']} "
-                            f"({entry['source']}) is done but the tool has it "
-                            f"{found[entry['key']]} times")
+        if found[entry.key] != 1 and entry.state == "done":
+            problems.append(f"ledger {entry.kind} {entry.key} for {entry.record_id} "
+                            f"({entry.source}) is done but the tool has it "
+                            f"{found[entry.key]} times")
 
     # 2. transitions: none twice, none missing against the tools' own history
     t = schema.transitions.c
@@ -432,7 +432,7 @@ def verify(box: Any, state: Path, t0: datetime, sheet_moves: list[tuple[str, str
 
     # 3. every gated entry was evaluated once, every failed one planned its write-backs
     evaluations = store.evaluations()
-    evaluated = Counter(e["transition_key"] for e in evaluations)
+    evaluated = Counter(e.transition_key for e in evaluations)
     gated = {(SF, "MQL"), (ASANA, "Ready for Design"), (ASANA, "Ready for Web"),
              (SHEETS, "Ready for QA")}
     with store.engine.connect() as connection:
@@ -459,18 +459,18 @@ def verify(box: Any, state: Path, t0: datetime, sheet_moves: list[tuple[str, str
     final[SHEETS] = {row[key_col]: row[status_col] for row in sheet_rows[1:]
                      if len(row) > status_col and row[key_col]}
     for source, statuses in final.items():
-        stored = {r["record_id"]: r["status"] for r in store.stored_records(source)}
+        stored = {r.record_id: r.status for r in store.stored_records(source)}
         for record_id, status in statuses.items():
             if stored.get(record_id) != status:
                 problems.append(f"{source} {record_id} is {status!r} in the tool, "
                                 f"{stored.get(record_id)!r} in the store")
-    planned = {(e["transition_key"], e["gate_id"]) for e in ledger}
-    tasked = {(e["record_id"], e["gate_id"]) for e in ledger if e["kind"] == "task"}
+    planned = {(e.transition_key, e.gate_id) for e in ledger}
+    tasked = {(e.record_id, e.gate_id) for e in ledger if e.kind == "task"}
     for e in evaluations:
         # a failed gate plans nothing only when its earlier task is still open (no new one)
-        if not e["passed"] and (e["transition_key"], e["gate_id"]) not in planned \
-                and (e["record_id"], e["gate_id"]) not in tasked:
-            problems.append(f"failed gate {e['gate_id']} on {e['record_id']} planned nothing")
+        if not e.passed and (e.transition_key, e.gate_id) not in planned \
+                and (e.record_id, e.gate_id) not in tasked:
+            problems.append(f"failed gate {e.gate_id} on {e.record_id} planned nothing")
     store.engine.dispose()
     result.checks = {"markers": len(found), "ledger": len(ledger), "transitions": len(logged),
                      "sf_history": sum(sf_history.values()),

@@ -12,13 +12,16 @@ from typing import Any
 
 from sqlalchemy import Engine, and_, create_engine, event, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError
 
 from baton.core.actions import ActionResult
+from baton.core.errors import StateFileError, StateNotWritable
 from baton.core.records import Record, TimeSource
 from baton.core.faults import crashpoint
-from baton.store import schema
+from baton.store import schema, sqlite_file
 from baton.store.action_codec import action_from_dict, action_to_dict
 from baton.store.models import CycleWrite, KnownRecord, LedgerEntry, OpenViolation, SlaTimer
+from baton.store.rows import EvaluationRow, LedgerRow, SourceState, StoredRecord
 from baton.core.records import Transition
 
 _CHUNK = 500  # ids per IN (...) list
@@ -27,24 +30,40 @@ _CHUNK = 500  # ids per IN (...) list
 class StateStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self.location = engine.url.database if engine.dialect.name == "sqlite" else \
+            engine.url.render_as_string(hide_password=True)
         self.migrate()
 
     @classmethod
     def open(cls, location: str | Path) -> StateStore:
-        """A path opens a SQLite file (WAL); a URL (postgresql://…) is used as it is."""
+        """A path opens a SQLite file (WAL), checked first (`sqlite_file`); a URL
+        (postgresql://…) is used as it is. A state Baton cannot use raises a `StateError`."""
         text = str(location)
         if "://" not in text:
             if text != ":memory:":
-                Path(text).parent.mkdir(parents=True, exist_ok=True)
+                sqlite_file.prepare(Path(text))
             text = f"sqlite:///{text}"
         engine = create_engine(text)
         if engine.dialect.name == "sqlite":
             event.listen(engine, "connect", _sqlite_pragmas)
-        return cls(engine)
+        try:
+            return cls(engine)
+        except DBAPIError as error:
+            engine.dispose()
+            what = f"state {text.removeprefix('sqlite:///')}: {error.orig}"
+            if "readonly" in str(error.orig):
+                raise StateNotWritable(f"{what}; make it writable for the user Baton runs as") from None
+            raise StateFileError(f"{what}; {sqlite_file.ADVICE}") from None
 
     def migrate(self) -> int:
         with self.engine.begin() as connection:
             version = schema.current_version(connection)
+        known = schema.MIGRATIONS[-1][0]
+        if version > known:
+            raise StateFileError(
+                f"state {self.location} was written by a newer Baton (schema version {version}; "
+                f"this build knows up to {known}): run that version, or restore a backup this "
+                "version wrote")
         for number, name, apply in schema.MIGRATIONS:
             if number <= version:
                 continue
@@ -57,13 +76,13 @@ class StateStore:
 
     # -- sources -----------------------------------------------------------------------------
 
-    def source_state(self, source: str) -> tuple[str | None, datetime | None, datetime | None]:
-        """(cursor, baseline time, paused until) of a source; baseline None: never seen."""
+    def source_state(self, source: str) -> SourceState:
+        """Cursor, baseline time and pause of a source; a source never seen has no baseline."""
         c = schema.cursors.c
         with self.engine.connect() as connection:
             row = connection.execute(select(c.cursor, c.baseline_at, c.paused_until)
                                      .where(c.source == source)).first()
-        return (row[0], row[1], row[2]) if row else (None, None, None)
+        return SourceState(row.cursor, row.baseline_at, row.paused_until) if row else SourceState()
 
     def pause(self, source: str, until: datetime | None, reason: str = "") -> None:
         c = schema.cursors.c
@@ -248,9 +267,7 @@ class StateStore:
             for chunk in _chunks(ids):
                 for row in connection.execute(select(schema.records).where(
                         c.source == source, c.record_id.in_(chunk))):
-                    found[row.record_id] = Record(
-                        source, row.record_id, row.url or "", row.name, row.status, row.owner,
-                        json.loads(row.fields_json), row.status_since or row.seen_at, row.fingerprint)
+                    found[row.record_id] = StoredRecord.from_row(row).as_record()
         return found
 
     # -- reading for reports, explain and preview --------------------------------------------
@@ -271,7 +288,7 @@ class StateStore:
             for row in connection.execute(query):
                 yield Transition(row[0], row[1], row[2], row[3], row[4], TimeSource(row[5]), row[6])
 
-    def evaluations(self, source: str | None = None, record_id: str | None = None) -> list[dict[str, Any]]:
+    def evaluations(self, source: str | None = None, record_id: str | None = None) -> list[EvaluationRow]:
         c = schema.evaluations.c
         query = select(schema.evaluations)
         if source:
@@ -279,28 +296,28 @@ class StateStore:
         if record_id:
             query = query.where(c.record_id == record_id)
         with self.engine.connect() as connection:
-            return [dict(r._mapping) for r in connection.execute(query.order_by(c.evaluated_at, c.id))]
+            return [EvaluationRow.from_row(r)
+                    for r in connection.execute(query.order_by(c.evaluated_at, c.id))]
 
-    def ledger_entries(self, record_id: str | None = None) -> list[dict[str, Any]]:
+    def ledger_entries(self, record_id: str | None = None) -> list[LedgerRow]:
         c = schema.ledger.c
         query = select(schema.ledger)
         if record_id:
             query = query.where(c.record_id == record_id)
         with self.engine.connect() as connection:
-            return [dict(r._mapping) for r in connection.execute(query.order_by(c.created_at, c.key))]
+            return [LedgerRow.from_row(r)
+                    for r in connection.execute(query.order_by(c.created_at, c.key))]
 
-    def stored_records(self, source: str, record_id: str | None = None) -> Iterator[dict[str, Any]]:
+    def stored_records(self, source: str, record_id: str | None = None) -> Iterator[StoredRecord]:
         c = schema.records.c
         query = select(schema.records).where(c.source == source)
         if record_id:
             query = query.where(c.record_id == record_id)
         with self.engine.connect() as connection:
             for row in connection.execute(query.order_by(c.record_id)):
-                item = dict(row._mapping)
-                item["fields"] = json.loads(item.pop("fields_json"))
-                yield item
+                yield StoredRecord.from_row(row)
 
-    def find_records(self, record_id: str) -> list[dict[str, Any]]:
+    def find_records(self, record_id: str) -> list[StoredRecord]:
         """A record by id in any source (for `baton explain`)."""
         c = schema.records.c
         with self.engine.connect() as connection:

@@ -63,7 +63,7 @@ def test_a_failed_design_gate_comments_once_and_bounces_and_a_fixed_task_passes_
     assert moves == [("Drafting", "Ready for Design", "history"),
                      ("Ready for Design", "Drafting", "history"),  # the bounce: a rework round
                      ("Drafting", "Ready for Design", "history")]
-    verdicts = [e["passed"] for e in runtime.store.evaluations("asana:content-calendar", bad)]
+    verdicts = [e.passed for e in runtime.store.evaluations("asana:content-calendar", bad)]
     assert verdicts == [False, True]
 
 

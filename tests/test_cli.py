@@ -5,14 +5,20 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import re
+import signal
+import socket
 import subprocess
 import sys
+import time
 
 import pytest
 
 from baton.app.cli import main
 from baton.app.demo import run_demo
 from baton.sandbox.environment import Sandbox, SandboxClock
+from baton.store import StateStore
 from tests.conftest import ROOT, START
 
 
@@ -103,8 +109,8 @@ def test_audit_map_and_explain(demo_state, capsys):
 
     from baton.store import StateStore
     store = StateStore.open(demo_state.parent / "work" / "state.db")
-    grace = next(r for r in store.stored_records("salesforce:leads") if r["name"] == "Grace Hopper")
-    assert main(["explain", "--config", str(demo_state), grace["record_id"]]) == 0
+    grace = next(r for r in store.stored_records("salesforce:leads") if r.name == "Grace Hopper")
+    assert main(["explain", "--config", str(demo_state), grace.record_id]) == 0
     explained = capsys.readouterr().out
     assert "gate mql-entry FAILED" in explained and "gate mql-entry passed" in explained
     assert "write-back task [mql-entry]: done" in explained
@@ -141,3 +147,145 @@ def test_backfill_fills_history_without_writing_and_report_writes_a_raw_kpi_tab(
         values = box.sheets.values(sheet, "Baton KPIs")
         assert values[0][0] and len(values) > 5
         assert box.sheets.formula_cells(sheet) == []
+
+
+# -- run refuses what check rejects ------------------------------------------------------------
+
+def test_run_refuses_to_start_on_any_problem_check_reports(tmp_path, capsys):
+    rules = tmp_path / "rules.toml"
+    rules.write_text('[[gate]]\nid = "g"\nsource = "hubspot:deals"\nenters = "Won"\n'
+                     'checks = [{ field = "Amount", required = true }]\n')
+    config = tmp_path / "config.toml"
+    config.write_text(f'[baton]\nrules = ["{rules}"]\nstate = "{tmp_path / "state.db"}"\n'
+                      '[[source]]\nid = "salesforce:leads"\ntool = "salesforce"\n')
+    problem = "gate g: source 'hubspot:deals' is not configured (known: salesforce:leads)"
+    assert main(["check", "--config", str(config)]) == 1
+    assert problem in capsys.readouterr().out
+    assert main(["run", "--once", "--config", str(config)]) == 2
+    err = capsys.readouterr().err
+    assert "not starting: 1 problem(s) in the configuration" in err and problem in err
+    assert not (tmp_path / "state.db").exists()  # nothing was opened, nothing polled
+
+
+# -- the state file and its exit codes ---------------------------------------------------------
+
+def _config_for(tmp_path, state):
+    rules = tmp_path / "rules.toml"
+    rules.write_text('[[gate]]\nid = "g"\nsource = "salesforce:leads"\nenters = "MQL"\n'
+                     'checks = [{ field = "Email", required = true }]\n')
+    config = tmp_path / "config.toml"
+    config.write_text(f'[baton]\nrules = ["{rules}"]\nstate = "{state}"\n'
+                      '[[source]]\nid = "salesforce:leads"\ntool = "salesforce"\nfields = ["Email"]\n')
+    return config
+
+
+@pytest.mark.parametrize("command", [["run", "--once"], ["report"], ["explain", "00Q1"],
+                                     ["backfill"]])
+def test_a_state_that_cannot_be_used_exits_65_with_one_line_and_no_traceback(tmp_path, capsys, command):
+    state = tmp_path / "state.db"
+    state.write_bytes(b"")  # zero-length: refused, not silently re-baselined
+    assert main([*command, "--config", str(_config_for(tmp_path, state))]) == 65
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"state file {state} is empty (0 bytes)") and "\n" not in err
+    assert "baton reset-state" in err and state.read_bytes() == b""
+
+
+def test_a_read_only_state_exits_73(tmp_path, capsys):
+    state = tmp_path / "state.db"
+    StateStore.open(state).engine.dispose()
+    state.chmod(0o444)
+    assert main(["report", "--config", str(_config_for(tmp_path, state))]) == 73
+    assert "is read-only (mode 0444)" in capsys.readouterr().err
+
+
+def test_reset_state_moves_the_state_and_its_journal_aside_and_never_deletes(tmp_path, capsys):
+    state = tmp_path / "state.db"
+    state.write_bytes(b"not a database at all")
+    (tmp_path / "state.db-wal").write_bytes(b"journal")
+    config = _config_for(tmp_path, state)
+    assert main(["report", "--config", str(config)]) == 65
+    assert "is not a SQLite database" in capsys.readouterr().err
+    assert main(["reset-state", "--config", str(config)]) == 0
+    out = capsys.readouterr().out
+    [moved] = [p for p in tmp_path.iterdir() if p.name.startswith("state.db.moved-") and
+               not p.name.endswith(("-wal", "-shm"))]
+    assert f"Moved {state} to {moved}" in out and "new baseline" in out
+    assert moved.read_bytes() == b"not a database at all"
+    assert moved.with_name(moved.name + "-wal").read_bytes() == b"journal"
+    assert not state.exists() and not (tmp_path / "state.db-wal").exists()
+    assert main(["report", "--config", str(config), "--format", "json"]) == 0  # a new state
+    assert main(["reset-state", "--config", str(config)]) == 0
+    kept = [p.name for p in tmp_path.iterdir() if re.fullmatch(r"state\.db\.moved-\d{8}T\d{6}Z(-\d+)?", p.name)]
+    assert len(kept) == 2, kept  # the second reset kept the first one's file
+
+
+def test_a_secrets_file_others_can_read_is_refused(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("SALESFORCE_CLIENT_ID", raising=False)
+    secrets = tmp_path / "baton.secrets"
+    secrets.write_text("SALESFORCE_CLIENT_ID=x\n")
+    secrets.chmod(0o644)
+    config = _config_for(tmp_path, tmp_path / "state.db")
+    config.write_text(config.read_text().replace("[baton]\n", f'[baton]\nsecrets_file = "{secrets}"\n'))
+    assert main(["run", "--once", "--config", str(config)]) == 2
+    assert (f"configuration error: secrets file {secrets} is readable by group or others (mode "
+            f"0644); it holds credentials: run `chmod 600 {secrets}`") in capsys.readouterr().err
+    secrets.chmod(0o600)
+    main(["run", "--once", "--config", str(config)])
+    assert "readable by group or others" not in capsys.readouterr().err
+
+
+# -- one writer per state (real processes) -------------------------------------------------------
+
+def _baton(config, *args, **popen):
+    command = [sys.executable, str(ROOT / "daemon.py"), "--config", str(config), *args]
+    return subprocess.Popen(command, env={**os.environ, "PYTHONPATH": str(ROOT)},
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **popen)
+
+
+def _holding(lock, process, timeout=30.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if lock.exists() and f'"pid": {process.pid}' in lock.read_text():
+            return
+        assert process.poll() is None, process.communicate()
+        time.sleep(0.05)
+    raise AssertionError("the first baton never took the state lock")
+
+
+def test_a_second_writer_is_refused_and_a_killed_holder_frees_the_state_at_once(
+        make_sandbox, demo_config, tmp_path, capsys):
+    box = make_sandbox("salesforce", frozen=False)
+    state = tmp_path / "state.db"
+    config = box.write_config(demo_config, tmp_path / "baton.toml", state)
+    lock = tmp_path / "state.db.lock"
+    first = _baton(config, "run")
+    try:
+        _holding(lock, first)
+        second = _baton(config, "run", "--once")
+        _, err = second.communicate(timeout=60)
+        assert second.returncode == 75
+        assert err.strip().count("\n") == 0, err
+        assert f"state {state} is in use by another Baton (pid {first.pid} on " \
+               f"{socket.gethostname()} since " in err and "--wait-for-lock" in err
+        # reading does not need the lock
+        assert main(["report", "--config", str(config), "--format", "json"]) == 0
+        capsys.readouterr()
+
+        waiter = _baton(config, "run", "--once", "--wait-for-lock")
+        time.sleep(3)
+        assert waiter.poll() is None  # waiting, not refused
+        first.send_signal(signal.SIGKILL)
+        first.wait(timeout=10)
+        _, err = waiter.communicate(timeout=60)
+        assert waiter.returncode == 0, err
+
+        started = time.monotonic()
+        third = _baton(config, "run", "--once")
+        _, err = third.communicate(timeout=60)
+        assert third.returncode == 0, err
+        assert time.monotonic() - started < 30
+    finally:
+        for process in (first,):
+            if process.poll() is None:
+                process.kill()
+                process.wait()

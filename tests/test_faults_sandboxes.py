@@ -98,8 +98,8 @@ class Story:
         note = box.sheets.note(box.spreadsheet_id, "UTM Tracker", row, status_col) or ""
         assert note.count("[baton:") == 1
         ledger = self.runtime.store.ledger_entries()
-        assert {e["source"] for e in ledger} == set(self.runtime.connectors)
-        assert {e["state"] for e in ledger} == {"done"}
+        assert {e.source for e in ledger} == set(self.runtime.connectors)
+        assert {e.state for e in ledger} == {"done"}
 
 
 @pytest.fixture

@@ -96,7 +96,7 @@ def test_a_fixed_lead_passes_on_reentry_and_its_task_is_closed(org):
     assert task["Status"] == "Completed"
     assert lead_status(sf, bad) == "MQL"
     evaluations = runtime.store.evaluations("salesforce:leads", bad)
-    assert [e["passed"] for e in evaluations] == [False, True]
+    assert [e.passed for e in evaluations] == [False, True]
 
 
 def test_hops_between_two_polls_are_both_recorded_with_history_times(org):

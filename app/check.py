@@ -1,0 +1,70 @@
+"""What `baton check` rejects, `baton run` refuses to start on: one function for both."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from baton.core.config import Config, SalesforceSource
+from baton.rules import Gate, RuleFileError, RuleSet, load_rule_set
+from baton.rules.evaluate import fields_read
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    problems: list[str] = field(default_factory=list)
+    files: list[Path] = field(default_factory=list)
+    rule_set: RuleSet | None = None  # None when the rule files did not load
+
+
+def check_problems(config: Config) -> list[str]:
+    """Every problem of the rule files against this config, each naming where and what."""
+    return check(config).problems
+
+
+def check(config: Config) -> CheckReport:
+    problems: list[str] = []
+    files = config.rule_files()
+    if not files:
+        problems.append(f"{config.path}: baton.rules matches no rule file ({config.baton.rules})")
+    try:
+        rule_set = load_rule_set(files)
+    except RuleFileError as error:
+        return CheckReport([*problems, *(str(p) for p in error.problems)], files)
+    configured = {s.id for s in config.source}
+    named = [(f"gate {g.id}", g.source, [g.enters, *g.from_statuses, g.on_fail.move_to])
+             for g in rule_set.gates]
+    named += [(f"sla {s.id}", s.source, [s.starts, *s.reach]) for s in rule_set.slas]
+    for what, source, statuses in named:
+        if source not in configured:
+            problems.append(f"{what}: source {source!r} is not configured "
+                            f"(known: {', '.join(sorted(configured)) or 'none'})")
+        workflow = _workflow_of(config, source)
+        for status in statuses:
+            if workflow and status and status not in workflow:
+                problems.append(f"{what}: status {status!r} is not in the workflow of "
+                                f"{source} ({', '.join(workflow)})")
+    for gate in rule_set.gates:
+        problems.extend(_unfetched_fields(config, gate))
+    return CheckReport(problems, files, rule_set)
+
+
+def _unfetched_fields(config: Config, gate: Gate) -> list[str]:
+    """Salesforce reads only the fields a source names: a gate reading another one would see
+    nothing and fail every record."""
+    try:
+        source = config.source_by_id(gate.source)
+    except KeyError:
+        return []
+    if not isinstance(source, SalesforceSource):
+        return []  # Asana custom fields and sheet headers are only known to the live tool
+    fetched = {"Id", "Name", "OwnerId", source.status_field, *source.fields}
+    return [f"gate {gate.id}: reads {name!r}, which {source.id} does not fetch "
+            f"(add it to that source's `fields` in {config.path})"
+            for name in sorted(fields_read(gate) - fetched)]
+
+
+def _workflow_of(config: Config, source_id: str) -> list[str]:
+    try:
+        return list(config.source_by_id(source_id).workflow)
+    except KeyError:
+        return []

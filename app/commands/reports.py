@@ -1,0 +1,57 @@
+"""`baton report`, `baton audit` and `baton map`: read the state, the config and the rules."""
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from baton.app import exit_codes
+from baton.app.runtime import load_secrets
+from baton.app.state import open_store
+from baton.core.clock import utcnow
+from baton.core.config import Config, load_config
+from baton.rules import load_rule_set
+
+
+def command_report(args: argparse.Namespace) -> int:
+    from baton.kpi import commands
+
+    config = load_config(args.config)
+    store = open_store(config)
+    report = commands.report(config, store, since=args.since, until=args.until, now=utcnow())
+    text = commands.RENDERERS[args.format](report)
+    if args.out:
+        args.out.write_text(text, encoding="utf-8")
+    else:
+        print(text)
+    if args.to_sheet:
+        _write_kpi_tab(config, report, args.to_sheet)
+    return exit_codes.OK
+
+
+def _write_kpi_tab(config: Config, report: Any, target: str) -> None:
+    from baton.connectors.sheets import write_rows
+    from baton.kpi.render import rows_for_sheet
+
+    spreadsheet_id, _, tab = target.partition("!")
+    rows = rows_for_sheet(report)
+    secrets = load_secrets(config)
+    write_rows(config.sheets, secrets, spreadsheet_id, tab or "Baton KPIs", rows)
+    print(f"KPI tab written: {spreadsheet_id} / {tab or 'Baton KPIs'} ({len(rows)} rows, RAW)")
+
+
+def command_audit(args: argparse.Namespace) -> int:
+    from baton.kpi import commands
+
+    config = load_config(args.config)
+    store = open_store(config)
+    print(commands.audit(config, store, sample=args.sample, seed=args.seed, now=utcnow(),
+                         since=args.since))
+    return exit_codes.OK
+
+
+def command_map(args: argparse.Namespace) -> int:
+    from baton.kpi import commands
+
+    config = load_config(args.config)
+    print(commands.mermaid_map(config, load_rule_set(config.rule_files())))
+    return exit_codes.OK

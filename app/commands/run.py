@@ -1,0 +1,121 @@
+"""`baton run`, `baton backfill` and `baton demo`: the commands that poll the tools.
+
+`run` and `backfill` write the state, so they hold its writer lock (`baton.app.state`); `run`
+refuses to start on any problem `baton check` reports, with the same messages.
+"""
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+
+import schedule
+import structlog
+
+from baton.app import exit_codes
+from baton.app.check import check_problems
+from baton.app.runtime import open_runtime
+from baton.app.state import writing
+from baton.connectors.retry import RetryPolicy
+from baton.core import logs
+from baton.core.clock import utcnow
+from baton.core.config import Config, load_config
+from baton.engine.runner import SourcePool
+
+log = structlog.get_logger()
+
+
+def command_run(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    logs.configure(config.baton.log_format)
+    problems = check_problems(config)
+    if problems:
+        print(f"not starting: {len(problems)} problem(s) in the configuration "
+              "(`baton check` lists the same):", file=sys.stderr)
+        for problem in problems:
+            print(f"  {problem}", file=sys.stderr)
+        return exit_codes.USAGE
+    if args.dry_run:  # writes nothing: it may run beside the daemon
+        return _once(config, dry_run=True)
+    with writing(config, wait=args.wait_for_lock):
+        return _once(config) if args.once else _daemon(config)
+
+
+def _once(config: Config, dry_run: bool = False) -> int:
+    runtime = open_runtime(config, retry=RetryPolicy())
+    try:
+        runner = runtime.runner(dry_run=dry_run)
+        reports = runner.run_all()
+    finally:
+        runtime.close()
+    if dry_run:
+        for source_id, report in reports.items():
+            if report is not None:
+                print(f"{source_id}: {len(report.planned)} action(s) planned (dry run, nothing written)")
+                for line in report.planned:
+                    print(f"  {line}")
+    healthy = all(h.consecutive_failures == 0 for h in runner.health.values())
+    return exit_codes.OK if healthy else exit_codes.PROBLEMS
+
+
+def _daemon(config: Config) -> int:
+    stopping = threading.Event()
+
+    def pause(seconds: float) -> None:
+        stopping.wait(seconds)
+
+    # Retry waits (a Retry-After of a minute) end early on SIGTERM: the remaining attempts run
+    # at once and the cycle ends; what it leaves pending is safe in the ledger.
+    runtime = open_runtime(config, retry=RetryPolicy(sleep=pause))
+    runner = runtime.runner()
+
+    def stop(signum: int, _frame: object) -> None:
+        log.info("daemon.stopping", signal=signal.Signals(signum).name)
+        stopping.set()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    pool = SourcePool(runner, {s.id: s.tool for s in config.source})
+    scheduler = schedule.Scheduler()
+    for source in config.source:
+        scheduler.every(config.interval_for(source)).seconds.do(pool.submit, source.id)
+    if config.baton.health_port:
+        from baton.app.health import serve
+
+        serve(runner, config.baton.health_port)
+    log.info("daemon.started", sources=[s.id for s in config.source],
+             health_port=config.baton.health_port or None)
+    for source in config.source:
+        pool.submit(source.id)
+    while not stopping.is_set():
+        scheduler.run_pending()
+        stopping.wait(min(1.0, max(0.05, scheduler.idle_seconds or 1.0)))
+    pool.stop()
+    runtime.close()
+    log.info("daemon.stopped")
+    return exit_codes.OK
+
+
+def command_backfill(args: argparse.Namespace) -> int:
+    from baton.engine.backfill import backfill
+    from baton.kpi.commands import parse_moment
+
+    config = load_config(args.config)
+    logs.configure(config.baton.log_format)
+    with writing(config, wait=args.wait_for_lock):
+        runtime = open_runtime(config)
+        try:
+            since = parse_moment(args.since, utcnow())
+            for source_id, connector in runtime.connectors.items():
+                added = backfill(source_id, connector, runtime.store, since, utcnow())
+                print(f"{source_id}: {added} transition(s) backfilled from history (no write-backs)")
+        finally:
+            runtime.close()
+    return exit_codes.OK
+
+
+def command_demo(args: argparse.Namespace) -> int:
+    from baton.app.demo import run_demo
+
+    return run_demo(args.config, workdir=args.workdir)

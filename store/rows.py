@@ -1,0 +1,114 @@
+"""What the store's read side returns: typed, frozen rows, decoded once here.
+
+Callers (explain, preview, reports, backfill, the soak) read attributes, never column names or
+JSON text; a stored record becomes a `Record` again through `StoredRecord.as_record`, the one
+place that knows how.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from baton.core.actions import Action
+from baton.core.records import Record
+from baton.store.action_codec import action_from_dict
+
+
+@dataclass(frozen=True, slots=True)
+class SourceState:
+    """Where a source stands: its cursor, when its baseline was taken (None: never), a pause."""
+
+    cursor: str | None = None
+    baseline_at: datetime | None = None
+    paused_until: datetime | None = None
+
+    @property
+    def has_baseline(self) -> bool:
+        return self.baseline_at is not None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredRecord:
+    """The last known snapshot of one record (the `records` table)."""
+
+    source: str
+    record_id: str
+    name: str
+    status: str | None
+    status_since: datetime | None
+    owner: str | None
+    url: str | None
+    fingerprint: str
+    fields: Mapping[str, Any]
+    seen_at: datetime
+
+    @classmethod
+    def from_row(cls, row: Any) -> StoredRecord:
+        return cls(row.source, row.record_id, row.name, row.status, row.status_since, row.owner,
+                   row.url, row.fingerprint, _json(row.fields_json, {}), row.seen_at)
+
+    def as_record(self) -> Record:
+        """The snapshot as a `Record`; its time is when it entered its status (else when seen)."""
+        return Record(self.source, self.record_id, self.url or "", self.name, self.status,
+                      self.owner, self.fields, self.status_since or self.seen_at, self.fingerprint)
+
+
+@dataclass(frozen=True, slots=True)
+class EvaluationRow:
+    """One recorded gate verdict, with the failures and the values the gate saw."""
+
+    id: int
+    transition_key: str
+    source: str
+    record_id: str
+    gate_id: str
+    rule_version: str
+    passed: bool
+    failures: Sequence[Mapping[str, Any]]  # each {"check", "field", "message", ...}
+    values: Mapping[str, Any]
+    evaluated_at: datetime
+
+    @classmethod
+    def from_row(cls, row: Any) -> EvaluationRow:
+        failures = _json(row.failures_json, [])
+        return cls(row.id, row.transition_key, row.source, row.record_id, row.gate_id,
+                   row.rule_version, bool(row.passed),
+                   tuple(f for f in failures if isinstance(f, dict)) if isinstance(failures, list)
+                   else (), _json(row.values_json, {}), row.evaluated_at)
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerRow:
+    """One write-back in the ledger, as `explain`, the tests and the soak read it."""
+
+    key: str
+    source: str
+    record_id: str
+    gate_id: str
+    transition_key: str
+    kind: str  # an ActionKind value, kept as text so rows of retired kinds still read
+    state: str  # pending | done | failed
+    attempts: int
+    remote_id: str | None
+    last_error: str | None
+    created_at: datetime
+    done_at: datetime | None
+    action: Action  # what was (or is to be) written, as the planner made it
+
+    @classmethod
+    def from_row(cls, row: Any) -> LedgerRow:
+        return cls(row.key, row.source, row.record_id, row.gate_id, row.transition_key, row.kind,
+                   row.state, row.attempts, row.remote_id, row.last_error, row.created_at,
+                   row.done_at, action_from_dict(json.loads(row.action_json)))
+
+
+def _json(text: str | None, empty: Any) -> Any:
+    """The store wrote this text; a value that does not decode reads as empty, not as a crash."""
+    try:
+        value = json.loads(text or "null")
+    except (TypeError, ValueError):
+        return empty
+    return empty if value is None or type(value) is not type(empty) else value
