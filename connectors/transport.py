@@ -28,11 +28,16 @@ class Transport:
     budget: RateBudget | None = None
 
     def call(self, endpoint: str, fn: Callable[[], T], *, counter: Counter[str],
-             cost: int = 1, write: bool = False) -> T:
+             cost: int = 1, write: bool = False, before: Callable[[], None] | None = None) -> T:
         """`fn()` within the budget, counted under `endpoint`, its errors mapped by the table and
-        retried by the policy (reads on every TransientError, writes on RateLimited only)."""
+        retried by the policy (reads on every TransientError, writes on RateLimited only).
+
+        `before()`, when given, runs first in every attempt, before the budget and the count: a
+        check that may refuse the call (Salesforce's allocation guard) or a login it needs."""
 
         def attempt() -> T:
+            if before is not None:
+                before()
             if self.budget is not None:
                 self.budget.acquire(cost)
             counter[endpoint] += 1

@@ -3,7 +3,8 @@
 An emulator subclasses `Emulator`, registers routes with `@route(method, pattern)` and keeps its
 state in memory behind `self.lock`. Faults are queued per route name by tests and benchmarks
 (`server.faults.add("query", status=429, headers={"Retry-After": "1"})`); `after=True` applies
-the request before answering with the fault (a write whose answer is lost).
+the request before answering with the fault (a write whose answer is lost); `body_contains=b"..."`
+serves a fault only to a request whose body holds those bytes (one write on a route reads share).
 """
 from __future__ import annotations
 
@@ -53,6 +54,9 @@ class Fault:
     delay: float = 0.0  # seconds to stall before answering (timeouts)
     raw: bytes | None = None  # a malformed body sent as it is
     after: bool = False  # the request is applied first, then this answer replaces the real one
+    # served only to a request whose body holds these bytes (one write among reads on a shared
+    # route, such as Asana's POST /batch); other requests pass it by
+    body_contains: bytes | None = None
 
 
 class FaultPlan:
@@ -66,12 +70,15 @@ class FaultPlan:
         with self._lock:
             self._queued.setdefault(route_name, []).extend(Fault(**fault) for _ in range(times))
 
-    def take(self, route_name: str) -> Fault | None:
+    def take(self, route_name: str, request: Request | None = None) -> Fault | None:
+        """The next fault for this request (without one: the next fault queued at all)."""
         with self._lock:
             for name in (route_name, "*"):
-                queue = self._queued.get(name)
-                if queue:
-                    return queue.pop(0)
+                queue = self._queued.get(name) or []
+                for index, fault in enumerate(queue):
+                    if (request is None or fault.body_contains is None
+                            or fault.body_contains in request.body):
+                        return queue.pop(index)
         return None
 
     def clear(self) -> None:
@@ -116,7 +123,7 @@ class Emulator:
                 request.params = match.groupdict()
                 with self.lock:
                     self.calls[name] += 1
-                fault = self.faults.take(name)
+                fault = self.faults.take(name, request)
                 if fault is not None:
                     if fault.after:  # a write that lands, and an answer that is lost or mangled
                         with self.lock:

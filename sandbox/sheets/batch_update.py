@@ -1,11 +1,15 @@
 """Routes: `spreadsheets.batchUpdate` (updateCells and repeatCell for notes and values,
-addSheet), every request checked before any is applied."""
+addSheet), every request checked before any is applied; with `includeSpreadsheetInResponse` the
+answer carries `updatedSpreadsheet` as it is right after the requests (`responseRanges`,
+`responseIncludeGridData`, or a `fields` mask naming `updatedSpreadsheet.sheets.data`)."""
 from __future__ import annotations
 
 from typing import Any
 
 from baton.sandbox.server import Request, Response, route
 
+from .a1 import parse_a1
+from .fields import apply_field_mask, mask_mentions, parse_field_mask
 from .model import Cell, GoogleApiError, Sheet, Spreadsheet
 from .state import SheetsState
 
@@ -43,7 +47,15 @@ class BatchUpdateRoutes(SheetsState):
             else:
                 cell.value, cell.formula = value.value, value.formula
         self._touch(book)
-        return Response(200, {"spreadsheetId": book.spreadsheet_id, "replies": replies})
+        answer: dict[str, Any] = {"spreadsheetId": book.spreadsheet_id, "replies": replies}
+        mask = parse_field_mask(request.arg("fields") or "")
+        if body.get("includeSpreadsheetInResponse"):
+            include = bool(body.get("responseIncludeGridData"))
+            if request.arg("fields"):  # a field mask overrides responseIncludeGridData
+                include = mask_mentions(mask, "updatedSpreadsheet", "sheets", "data")
+            ranges = [parse_a1(book, r) for r in body.get("responseRanges") or []]
+            answer["updatedSpreadsheet"] = self._resource(book, ranges, include)  # type: ignore[attr-defined]
+        return Response(200, apply_field_mask(answer, mask))
 
     def _add_sheet(self, book: Spreadsheet, spec: dict[str, Any]) -> dict[str, Any]:
         title = ((spec or {}).get("properties") or {}).get("title") or f"Sheet{len(book.sheets) + 1}"

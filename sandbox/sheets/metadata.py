@@ -7,6 +7,7 @@ from typing import Any
 from baton.sandbox.server import Request, Response, route
 
 from .a1 import GridRange, parse_a1
+from .model import Spreadsheet
 from .fields import apply_field_mask, mask_mentions, parse_field_mask
 from .state import SheetsState
 
@@ -42,6 +43,10 @@ class MetadataRoutes(SheetsState):
         if request.arg("fields"):
             include = mask_mentions(mask, "sheets", "data")
         ranges = [parse_a1(book, r) for r in request.query.get("ranges", [])]
+        return Response(200, apply_field_mask(self._resource(book, ranges, include), mask))
+
+    def _resource(self, book: Spreadsheet, ranges: list[GridRange], include: bool) -> dict[str, Any]:
+        """The Spreadsheet resource (also a batchUpdate's `updatedSpreadsheet`)."""
         sheets = []
         for index, sheet in enumerate(book.sheets):
             mine = [r for r in ranges if r.sheet is sheet]
@@ -51,13 +56,12 @@ class MetadataRoutes(SheetsState):
             if include:
                 entry["data"] = [self._grid_data(r) for r in (mine or [GridRange(sheet, None, None, None, None)])]
             sheets.append(entry)
-        full = {
+        return {
             "spreadsheetId": book.spreadsheet_id,
             "properties": {"title": book.title, "locale": "en_US", "timeZone": "Etc/GMT"},
             "sheets": sheets,
             "spreadsheetUrl": f"https://docs.google.com/spreadsheets/d/{book.spreadsheet_id}/edit",
         }
-        return Response(200, apply_field_mask(full, mask))
 
     def _grid_data(self, grid: GridRange) -> dict[str, Any]:
         r0, r1, c0, c1 = grid.bounded()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import itertools
 from collections import deque
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from baton.sandbox.clock import SandboxClock
@@ -25,6 +26,9 @@ class SheetsState(Emulator):
         self._token_seq = itertools.count(1)
         self._sheet_ids = itertools.count(1_187_654_321, 7_919)
         self.requests: deque[tuple[str, str, dict[str, list[str]]]] = deque(maxlen=500)  # recent (route, path, query)
+        # tests: called with the route name before a request is served (e.g. insert a row right
+        # before a batchUpdate, as a person editing at that moment would)
+        self.before_request: Callable[[str], None] | None = None
 
     # -- plumbing
 
@@ -39,6 +43,8 @@ class SheetsState(Emulator):
 
     def _caller(self, request: Request, name: str) -> str | None:
         self.requests.append((name, request.path, request.query))
+        if self.before_request is not None:
+            self.before_request(name)
         if not self.require_auth:
             return None
         header = request.headers.get("authorization", "")
