@@ -1,6 +1,7 @@
 """What `baton check` rejects, `baton run` refuses to start on: one function for both."""
 from __future__ import annotations
 
+import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,6 +31,19 @@ def check(config: Config) -> CheckReport:
         rule_set = load_rule_set(files)
     except RuleFileError as error:
         return CheckReport([*problems, *(str(p) for p in error.problems)], files)
+    except Exception as error:  # noqa: BLE001 - whatever breaks the loader is a problem to report
+        return CheckReport([*problems, f"rule files: {type(error).__name__}: {error}"], files)
+    return CheckReport([*problems, *problems_against(config, rule_set, files)], files, rule_set)
+
+
+def problems_against(config: Config, rule_set: RuleSet, files: list[Path]) -> list[str]:
+    """What a rule set that loaded still gets wrong against this config: the part of `check`
+    that hot reload runs too, so a reload never swaps in what `check` would reject."""
+    problems = [f"{file}: defines nothing (empty, or comments only): a rule file that guards no "
+                "handoff is a mistake; delete it or add a gate" for file in files if _empty(file)]
+    if files and not rule_set.gates and not rule_set.slas:
+        problems.append("the rule files define no gate and no SLA: every handoff would go "
+                        "unchecked")
     configured = {s.id for s in config.source}
     named = [(f"gate {g.id}", g.source, [g.enters, *g.from_statuses, g.on_fail.move_to])
              for g in rule_set.gates]
@@ -45,7 +59,14 @@ def check(config: Config) -> CheckReport:
                                 f"{source} ({', '.join(workflow)})")
     for gate in rule_set.gates:
         problems.extend(_unfetched_fields(config, gate))
-    return CheckReport(problems, files, rule_set)
+    return problems
+
+
+def _empty(file: Path) -> bool:
+    try:
+        return not tomllib.loads(file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False  # unreadable or invalid: the loader has named it already
 
 
 def _unfetched_fields(config: Config, gate: Gate) -> list[str]:

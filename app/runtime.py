@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from baton.app.check import problems_against
 from baton.connectors.base import Connector
 from baton.connectors.factory import build_connectors
 from baton.connectors.retry import RetryPolicy
@@ -17,6 +18,7 @@ from baton.core.clock import utcnow
 from baton.core.config import Config, Secrets
 from baton.engine.live_rules import LiveRules
 from baton.engine.runner import Runner
+from baton.rules import Problem
 from baton.store import StateStore
 
 
@@ -48,7 +50,9 @@ def open_runtime(config: Config, secrets: Secrets | None = None,
                  retry: RetryPolicy | None = None) -> Runtime:
     if secrets is None:
         secrets = load_secrets(config)
-    rules = LiveRules(config.rule_files)
+    rules = LiveRules(config.rule_files, validate=lambda rule_set: [
+        Problem(str(config.path), "rules", problem)
+        for problem in problems_against(config, rule_set, config.rule_files())])
     rules.current()  # fail at start-up, not in the first cycle, when no good rules exist
     store = StateStore.open(config.resolve(config.baton.state)
                             if "://" not in config.baton.state else config.baton.state)

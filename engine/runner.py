@@ -7,7 +7,9 @@ starts failing logs once, and once again when it recovers.
 from __future__ import annotations
 
 from collections import Counter
+import time
 from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -122,7 +124,17 @@ class SourcePool:
         self._inflight[source_id] = self._workers[self._tool_of[source_id]].submit(
             self._runner.run_source, source_id)
 
-    def stop(self) -> None:
-        """Let running cycles finish (they are safe to stop between steps), drop queued ones."""
+    def stop(self, grace: float) -> bool:
+        """Drop queued cycles and give running ones `grace` seconds to finish (they are safe to
+        stop between steps); False when one is still waiting on its tool after that."""
         for worker in self._workers.values():
-            worker.shutdown(wait=True, cancel_futures=True)
+            worker.shutdown(wait=False, cancel_futures=True)
+        deadline = time.monotonic() + grace
+        for future in self._inflight.values():
+            try:
+                future.result(timeout=max(0.0, deadline - time.monotonic()))
+            except FutureTimeout:
+                return False
+            except Exception:  # noqa: BLE001, S110 - the runner logged it; stopping either way
+                pass
+        return True

@@ -86,11 +86,17 @@ def test_rule_edits_are_picked_up_live_and_a_broken_edit_keeps_the_last_good_rul
     assert main(["--config", str(config_file), "check"]) == 0
     assert "OK:" in capsys.readouterr().out
 
-    # 3. A deleted gate stops firing; a file removed altogether is noticed too.
+    # 3. A file emptied to comments is a problem, not "no gates" (issue #11: handoffs would go
+    # unchecked): the last good rules keep running, the reload is reported, check says so.
     _save(leads_file, "# gates moved elsewhere\n")
     box.clock.advance(60)
     sf.update_record("Lead", leads[2], {"Status": "MQL"})
     box.clock.advance(30)
-    runner.run_all()
-    assert len(_tasks(sf)) == 2
-    assert next(r for r in sf.records("Lead") if r["Id"] == leads[2])["Status"] == "MQL"
+    with capture_logs() as logs:
+        runner.run_all()
+    [failed] = [e for e in logs if e["event"] == "rules.reload_failed"]
+    assert any("defines nothing" in p for p in failed["problems"]), failed
+    assert len(_tasks(sf)) == 3  # the last good gate still ran
+    assert runtime.rules.broken
+    assert main(["--config", str(config_file), "check"]) == 1
+    assert "defines nothing" in capsys.readouterr().out

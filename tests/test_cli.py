@@ -147,6 +147,22 @@ def test_backfill_fills_history_without_writing_and_report_writes_a_raw_kpi_tab(
         values = box.sheets.values(sheet, "Baton KPIs")
         assert values[0][0] and len(values) > 5
         assert box.sheets.formula_cells(sheet) == []
+        # Its own tab again: replaced. A tab a source watches, or one holding a team's data: refused.
+        assert main(["report", "--config", str(config), "--since", "3650d",
+                     "--to-sheet", f"{sheet}!Baton KPIs"]) == 0
+        capsys.readouterr()
+        team_rows = box.sheets.values(sheet, "UTM Tracker")
+        assert main(["report", "--config", str(config), "--to-sheet", f"{sheet}!UTM Tracker"]) == 2
+        assert "Baton watches" in capsys.readouterr().err
+        assert box.sheets.values(sheet, "UTM Tracker") == team_rows
+        from baton.app.runtime import load_secrets
+        from baton.connectors.sheets import write_rows
+        from baton.core.config import load_config
+        loaded = load_config(config)
+        write_rows(loaded.sheets, load_secrets(loaded), sheet, "Budget", [["Owner", "Spend"], ["Ada", "12"]])
+        assert main(["report", "--config", str(config), "--to-sheet", f"{sheet}!Budget"]) == 2
+        assert "holds data Baton did not write" in capsys.readouterr().err
+        assert box.sheets.values(sheet, "Budget") == [["Owner", "Spend"], ["Ada", "12"]]
 
 
 # -- run refuses what check rejects ------------------------------------------------------------

@@ -135,3 +135,23 @@ def test_sigterm_during_a_retry_storm_does_not_wait_out_the_backoff(make_sandbox
     assert _stop(process) < STOP_WITHIN
     events = _events(log)
     assert events[-1]["event"] == "daemon.stopped", events[-3:]
+
+
+def test_sigterm_with_every_api_stalled_ends_within_the_bound(make_sandbox, demo_config, tmp_path):
+    """Every tool hangs (answers never come; the default 30 s timeouts): a stop still ends well
+    inside systemd's TimeoutStopSec, and the next start completes what the stop left."""
+    box = make_sandbox(frozen=False)
+    config_file = box.write_config(_config(demo_config), tmp_path / "baton.toml",
+                                   tmp_path / "state.db")
+    log = tmp_path / "baton.log"
+    process = _start(config_file, log)
+    _wait_for(log, lambda ev: sum(e["event"] == "source.baseline" for e in ev) == 3)
+    for emulator in (box.salesforce, box.asana, box.sheets):
+        emulator.faults.add("*", times=1000, delay=120)
+    time.sleep(2.5)  # every source is now inside a request that will not be answered
+    elapsed = _stop(process)
+    assert elapsed < 25, elapsed
+    events = [e["event"] for e in _events(log)]
+    assert events[-1] == "daemon.stopped" and "daemon.stop_timeout" in events
+    for emulator in (box.salesforce, box.asana, box.sheets):
+        emulator.faults.clear()

@@ -8,7 +8,8 @@ from baton.app import exit_codes
 from baton.app.runtime import load_secrets
 from baton.app.state import open_store
 from baton.core.clock import utcnow
-from baton.core.config import Config, load_config
+from baton.core.config import Config, SheetsSource, load_config
+from baton.core.errors import ConfigError
 from baton.rules import load_rule_set
 
 
@@ -16,6 +17,8 @@ def command_report(args: argparse.Namespace) -> int:
     from baton.kpi import commands
 
     config = load_config(args.config)
+    if args.to_sheet:
+        _refuse_watched_tab(config, args.to_sheet)
     store = open_store(config)
     report = commands.report(config, store, since=args.since, until=args.until, now=utcnow())
     text = commands.RENDERERS[args.format](report)
@@ -26,6 +29,16 @@ def command_report(args: argparse.Namespace) -> int:
     if args.to_sheet:
         _write_kpi_tab(config, report, args.to_sheet)
     return exit_codes.OK
+
+
+def _refuse_watched_tab(config: Config, target: str) -> None:
+    """The KPI tab must not be a tab a source watches: it would replace the team's rows."""
+    spreadsheet_id, _, tab = target.partition("!")
+    for source in config.source:
+        if (isinstance(source, SheetsSource) and source.spreadsheet_id == spreadsheet_id
+                and source.tab == (tab or "Baton KPIs")):
+            raise ConfigError(f"--to-sheet {target}: that tab is source {source.id}, which Baton "
+                              "watches; name another tab for the KPI report")
 
 
 def _write_kpi_tab(config: Config, report: Any, target: str) -> None:

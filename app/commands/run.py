@@ -6,6 +6,7 @@ refuses to start on any problem `baton check` reports, with the same messages.
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import threading
@@ -24,6 +25,9 @@ from baton.core.config import Config, load_config
 from baton.engine.runner import SourcePool
 
 log = structlog.get_logger()
+
+# A stop ends within this much more than a cycle's current step (well inside systemd's 90 s).
+STOP_GRACE_SECONDS = 15.0
 
 
 def command_run(args: argparse.Namespace) -> int:
@@ -65,9 +69,9 @@ def _daemon(config: Config) -> int:
     def pause(seconds: float) -> None:
         stopping.wait(seconds)
 
-    # Retry waits (a Retry-After of a minute) end early on SIGTERM: the remaining attempts run
-    # at once and the cycle ends; what it leaves pending is safe in the ledger.
-    runtime = open_runtime(config, retry=RetryPolicy(sleep=pause))
+    # On SIGTERM, retry waits (a Retry-After of a minute) end at once and no further attempt
+    # starts; what a cycle leaves pending is safe in the ledger.
+    runtime = open_runtime(config, retry=RetryPolicy(sleep=pause, stopped=stopping.is_set))
     runner = runtime.runner()
 
     def stop(signum: int, _frame: object) -> None:
@@ -91,7 +95,14 @@ def _daemon(config: Config) -> int:
     while not stopping.is_set():
         scheduler.run_pending()
         stopping.wait(min(1.0, max(0.05, scheduler.idle_seconds or 1.0)))
-    pool.stop()
+    if not pool.stop(grace=STOP_GRACE_SECONDS):
+        # A request still hangs on a stalled tool (up to its timeout). Leave now, as a kill
+        # would: the ledger keeps what was pending and the next start completes it, once.
+        log.warning("daemon.stop_timeout", grace_s=STOP_GRACE_SECONDS)
+        log.info("daemon.stopped")
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(exit_codes.OK)
     runtime.close()
     log.info("daemon.stopped")
     return exit_codes.OK

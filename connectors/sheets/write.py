@@ -20,7 +20,7 @@ from baton.connectors.sheets.notes import remove_block, upsert_block
 from baton.connectors.sheets.read import TabReader
 from baton.core.actions import Action, ActionKind, ActionResult
 from baton.core.config import Secrets, SheetsSettings
-from baton.core.errors import PayloadError, SourceError, TransientError
+from baton.core.errors import ConfigError, PayloadError, SourceError, TransientError
 
 
 @dataclass(frozen=True)
@@ -239,8 +239,10 @@ def write_rows(settings: SheetsSettings, secrets: Secrets, spreadsheet_id: str, 
                rows: Sequence[Sequence[Any]], retry: RetryPolicy | None = None) -> None:
     """Replace a tab's values with `rows` (the KPI tab of `baton report --to-sheet`).
 
-    The tab is created when missing. Every value goes as RAW: a KPI label or a record name that
-    starts with `=` stays text.
+    The tab is created when missing. A tab that exists must hold what this function wrote
+    before (its first row is `rows[0]`, the KPI header) or be empty: a team's data is never
+    replaced (ConfigError). Every value goes as RAW: a KPI label or a record name that starts
+    with `=` stays text.
     """
     client = SheetsClient(settings, secrets, retry or RetryPolicy())
     what = f"spreadsheet {spreadsheet_id}, tab {tab!r}"
@@ -253,6 +255,15 @@ def write_rows(settings: SheetsSettings, secrets: Secrets, spreadsheet_id: str, 
             spreadsheetId=spreadsheet_id, body={"requests": [{"addSheet": {"properties": {"title": tab}}}]}),
             what=what, counter=calls, write=True)
     quoted = quote_tab(tab)
+    if tab in titles:
+        header = client.execute("values.get", lambda: client.sheets.spreadsheets().values().get(
+            spreadsheetId=spreadsheet_id, range=f"{quoted}!1:1", valueRenderOption="FORMATTED_VALUE"),
+            what=what, counter=calls).get("values") or [[]]
+        found = [str(cell) for cell in header[0]] if header else []
+        if found and rows and found != [str(cell) for cell in rows[0]]:
+            raise ConfigError(f"{what} holds data Baton did not write (its first row is "
+                              f"{', '.join(found[:4])}{', …' if len(found) > 4 else ''}); "
+                              "name an empty or new tab for the KPI report")
     client.execute("values.clear", lambda: client.sheets.spreadsheets().values().clear(
         spreadsheetId=spreadsheet_id, range=quoted, body={}), what=what, counter=calls, write=True)
     client.execute("values.update", lambda: client.sheets.spreadsheets().values().update(
