@@ -5,24 +5,26 @@
     evaluate_gate(gate, record) -> GateResult   failures in plain words + the values seen
     render(template, context) -> str            `{placeholder}` message templates
 
-Modules: errors (Problem, RuleFileError), model (runtime objects), schema (TOML shapes),
-loader, checks (the simple kinds), naming, utm, expressions (CEL), templates, values, evaluate.
+Modules: errors (Problem, RuleFileError), model (runtime objects), schema / schema_checks /
+schema_sla (TOML shapes, each spec building its object), build (the build context), loader,
+checks (the simple kinds), naming, utm, expressions (CEL), regex (RE2), sla, business_hours,
+templates, values, evaluate.
 """
 from __future__ import annotations
 
 from .checks import Check, Condition
 from .errors import Problem, RuleFileError
-from .evaluate import evaluate_gate, failure_context
+from .evaluate import evaluate_gate, failure_context, fields_read
 from .loader import TABLE_READERS, load_rule_set
-from .model import CheckFailure, Gate, GateResult, OnFail, OnPass, RawTable, RuleSet, Taxonomy
+from .model import CheckFailure, Gate, GateResult, LateCheck, OnFail, OnPass, RuleSet, Taxonomy
 from .tasks import TaskSpec
 from .naming import NamingTemplate
 from .templates import TemplateSyntaxError, parse_template, render
 from .utm import UtmTaxonomy
 
 __all__ = [
-    "Check", "CheckFailure", "Condition", "Gate", "GateResult", "NamingTemplate", "OnFail",
-    "OnPass", "Problem", "RawTable", "RuleFileError", "RuleSet",
+    "Check", "CheckFailure", "Condition", "Gate", "GateResult", "LateCheck", "NamingTemplate", "OnFail",
+    "OnPass", "Problem", "RuleFileError", "RuleSet",
     "TABLE_READERS", "TaskSpec", "Taxonomy", "TemplateSyntaxError", "UtmTaxonomy",
-    "evaluate_gate", "failure_context", "load_rule_set", "parse_template", "render",
+    "evaluate_gate", "failure_context", "fields_read", "load_rule_set", "parse_template", "render",
 ]

@@ -1,7 +1,7 @@
 """The check kinds: each a small compiled object whose `run` says what is wrong, if anything.
 
 `run(record, seen)` returns None when the check passes (or is skipped by its `when`
-condition), else a tuple of plain-words messages. It records every value it reads in `seen`
+condition), else a tuple of plain-words messages; `fields` names every field it may read. It records every value it reads in `seen`
 (field → value) so a decision can be explained later. Everything a check needs (regexes,
 value sets, readers) is built at load; `run` only reads and compares.
 
@@ -14,12 +14,12 @@ Value rules shared by every kind:
 """
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from typing import Any, ClassVar
 
 from baton.core.records import Record
 
+from .regex import Regex
 from .templates import record_context, render
 from .values import (
     compare_dates, field_reader, is_empty, is_true, items, label, parse_date, show, text,
@@ -59,40 +59,33 @@ class Condition:
 
 
 class Check:
-    """Base of every kind. Subclasses implement `test(value, record, seen)`."""
+    """Base of every kind: `run(record, seen)` says what is wrong; `fields` names what it reads."""
 
-    __slots__ = ("id", "field", "message", "when", "optional", "read")
+    __slots__ = ("id", "field", "message", "when", "optional")
     kind: ClassVar[str] = "check"
 
     def __init__(self, *, id: str, field: str | None, message: str | None = None,
                  when: Condition | None = None, optional: bool = False) -> None:
         self.id = id
-        self.field = field
+        self.field = field  # None only for an expression without a field (rules.expressions)
         self.message = message  # a template overriding every message of this check
         self.when = when
         self.optional = optional
-        self.read = field_reader(field) if field is not None else None
+
+    @property
+    def fields(self) -> frozenset[str]:
+        """Every record field this check may read (`baton check` compares them with what the
+        source fetches): its own, its `when` field, and whatever its kind reads besides."""
+        own = {self.field} if self.field is not None else set()
+        if self.when is not None:
+            own.add(self.when.field)
+        return frozenset(own | self.also_reads())
+
+    def also_reads(self) -> set[str]:
+        """Fields a kind reads beyond its own and its `when` field."""
+        return set()
 
     def run(self, record: Record, seen: dict[str, Any]) -> Problems:
-        when = self.when
-        if when is not None and not when.holds(record, seen):
-            return None
-        value = self.read(record)  # type: ignore[misc]
-        seen[self.field] = value  # type: ignore[index]
-        if is_empty(value):
-            if self.optional:
-                return None
-            problems: Problems = self.missing(value)
-        else:
-            problems = self.test(value, record, seen)
-        if problems is None or self.message is None:
-            return problems
-        return (self.custom_message(record, value),)
-
-    def missing(self, value: Any) -> Problems:
-        return (f"{label(self.field or '')} is missing",)
-
-    def test(self, value: Any, record: Record, seen: dict[str, Any]) -> Problems:
         raise NotImplementedError
 
     def custom_message(self, record: Record, value: Any) -> str:
@@ -104,7 +97,40 @@ class Check:
         return f"<{type(self).__name__} {self.id}>"
 
 
-class RequiredCheck(Check):
+class FieldCheck(Check):
+    """A check of one field's value. Subclasses implement `test(value, record, seen)`."""
+
+    __slots__ = ("read",)
+    field: str
+
+    def __init__(self, *, field: str, **common: Any) -> None:
+        super().__init__(field=field, **common)
+        self.read = field_reader(field)
+
+    def run(self, record: Record, seen: dict[str, Any]) -> Problems:
+        when = self.when
+        if when is not None and not when.holds(record, seen):
+            return None
+        value = self.read(record)
+        seen[self.field] = value
+        if is_empty(value):
+            if self.optional:
+                return None
+            problems: Problems = self.missing(value)
+        else:
+            problems = self.test(value, record, seen)
+        if problems is None or self.message is None:
+            return problems
+        return (self.custom_message(record, value),)
+
+    def missing(self, value: Any) -> Problems:
+        return (f"{label(self.field)} is missing",)
+
+    def test(self, value: Any, record: Record, seen: dict[str, Any]) -> Problems:
+        raise NotImplementedError
+
+
+class RequiredCheck(FieldCheck):
     """`required = true`: the field has a non-empty value."""
 
     __slots__ = ()
@@ -114,13 +140,13 @@ class RequiredCheck(Check):
         return None
 
 
-class PatternCheck(Check):
+class PatternCheck(FieldCheck):
     """`pattern = '...'`: the whole value (every item of a list) matches the regex."""
 
     __slots__ = ("regex", "example")
     kind = "pattern"
 
-    def __init__(self, *, regex: re.Pattern[str], example: str | None = None, **common: Any) -> None:
+    def __init__(self, *, regex: Regex, example: str | None = None, **common: Any) -> None:
         super().__init__(**common)
         self.regex = regex
         self.example = example
@@ -131,11 +157,11 @@ class PatternCheck(Check):
             if fullmatch(part) is None:
                 expected = (f"should look like {self.example}" if self.example
                             else f"does not match the expected format {self.regex.pattern}")
-                return (f"{label(self.field or '')} {show(part)} {expected}",)
+                return (f"{label(self.field)} {show(part)} {expected}",)
         return None
 
 
-class AllowedCheck(Check):
+class AllowedCheck(FieldCheck):
     """`allowed = [...]` or `taxonomy = "name"`: the value (every item) is one of the values."""
 
     __slots__ = ("values", "accepted", "ignore_case")
@@ -150,12 +176,12 @@ class AllowedCheck(Check):
     def test(self, value: Any, record: Record, seen: dict[str, Any]) -> Problems:
         for part in items(value):
             if (part.casefold() if self.ignore_case else part) not in self.accepted:
-                return (f"{label(self.field or '')} {show(part)} must be one of: "
+                return (f"{label(self.field)} {show(part)} must be one of: "
                         f"{one_of(self.values)}",)
         return None
 
 
-class LengthCheck(Check):
+class LengthCheck(FieldCheck):
     """`min_length` / `max_length`: characters of the stripped text."""
 
     __slots__ = ("min_length", "max_length")
@@ -169,30 +195,30 @@ class LengthCheck(Check):
     def test(self, value: Any, record: Record, seen: dict[str, Any]) -> Problems:
         size = len(text(value))
         if self.min_length is not None and size < self.min_length:
-            return (f"{label(self.field or '')} is too short: {size} characters, "
+            return (f"{label(self.field)} is too short: {size} characters, "
                     f"at least {self.min_length}",)
         if self.max_length is not None and size > self.max_length:
-            return (f"{label(self.field or '')} is too long: {size} characters, "
+            return (f"{label(self.field)} is too long: {size} characters, "
                     f"at most {self.max_length}",)
         return None
 
 
-class IsTrueCheck(Check):
+class IsTrueCheck(FieldCheck):
     """`is_true = true`: a ticked checkbox. True, 1 and "true"/"yes"/"y"/"1"/"checked" count."""
 
     __slots__ = ()
     kind = "is_true"
 
     def missing(self, value: Any) -> Problems:
-        return (f"{label(self.field or '')} must be checked",)
+        return (f"{label(self.field)} must be checked",)
 
     def test(self, value: Any, record: Record, seen: dict[str, Any]) -> Problems:
         if is_true(value):
             return None
-        return (f"{label(self.field or '')} must be checked (found {show(value)})",)
+        return (f"{label(self.field)} must be checked (found {show(value)})",)
 
 
-class DateOrderCheck(Check):
+class DateOrderCheck(FieldCheck):
     """`before_field` / `after_field`: ISO dates or date-times in order (strictly, unless
     `allow_equal = true`). A date against a date-time compares calendar days (UTC)."""
 
@@ -207,6 +233,9 @@ class DateOrderCheck(Check):
             for other, direction in ((before, -1), (after, 1)) if other is not None
         )
         self.allow_equal = allow_equal
+
+    def also_reads(self) -> set[str]:
+        return {other for other, _, _ in self.others}
 
     def test(self, value: Any, record: Record, seen: dict[str, Any]) -> Problems:
         name = label(self.field or "")

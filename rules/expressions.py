@@ -47,8 +47,26 @@ _ANY_RECORD = re.compile(r"\brecord\b")
 _BOUND = re.compile(r"(?:\.\s*(?:all|exists|exists_one|map|filter)|\bcel\s*\.\s*bind)\s*\(\s*([A-Za-z_]\w*)\s*,")
 
 
+# Bounds: the CEL package offers no cost limit and no type checker (a Program only executes),
+# and its `map`/`filter` take time growing with the square of the list (a six-deep nested `map`
+# ran 85 s in 1.5 GB). So expressions are bounded at load, and their inputs at evaluation.
+MAX_SOURCE_CHARS = 2000  # an expression's length (its literal lists live in it)
+MAX_COMPREHENSION_DEPTH = 2  # all/exists/exists_one/map/filter nested in one another
+MAX_LIST_ITEMS = 1000  # items of one field value (lists and maps, nested ones counted in)
+MAX_TEXT_CHARS = 100_000  # characters of one text in a field value
+_MACROS = frozenset({"all", "exists", "exists_one", "map", "filter"})
+_GROWING = frozenset({"map", "filter"})  # their cost is quadratic: never inside another one
+_STRINGS = (r"'''[\s\S]*?'''", r'"""[\s\S]*?"""', r"'(?:[^'\\\n]|\\.)*'", r'"(?:[^"\\\n]|\\.)*"')
+# a string literal (skipped), a call `.name(`, or a bracket: enough to see how macros nest
+_TOKEN = re.compile(r"[rRbB]*(?:" + "|".join(_STRINGS) + r")|\.\s*([A-Za-z_]\w*)\s*\(|[()\[\]{}]")
+
+
 class ExpressionError(ValueError):
     """An expression that does not compile, or uses a variable that does not exist."""
+
+
+class TooLarge(ValueError):
+    """A field value larger than an expression may read."""
 
 
 class Expression:
@@ -57,6 +75,9 @@ class Expression:
     __slots__ = ("source", "program", "variables", "field_names", "record_keys")
 
     def __init__(self, source: str) -> None:
+        bounds = _bounds_problem(source)  # before compiling: the parser itself recurses
+        if bounds is not None:
+            raise ExpressionError(bounds)
         try:
             import cel  # only rule sets with expressions pay for the CEL runtime (~25 MB)
 
@@ -88,17 +109,78 @@ class Expression:
         context: dict[str, Any] = {}
         if "fields" in self.variables:
             if self.field_names is None:
-                context["fields"] = {str(k): _plain(v) for k, v in record.fields.items()}
+                context["fields"] = {str(k): _bounded(str(k), v) for k, v in record.fields.items()}
             else:
                 values = record.fields
                 context["fields"] = {
-                    name: _plain(values[name]) for name in self.field_names if name in values
+                    name: _bounded(name, values[name]) for name in self.field_names
+                    if name in values
                 }
         if "record" in self.variables:
             context["record"] = {key: getattr(record, key) for key in self.record_keys}
         if "now" in self.variables:
             context["now"] = now or datetime.now(timezone.utc)
         return self.program.execute(context)
+
+
+def _bounds_problem(source: str) -> str | None:
+    """Why the expression could run too long, or None: too long a text, comprehensions nested
+    too deep, or a `map`/`filter` inside another comprehension."""
+    if len(source) > MAX_SOURCE_CHARS:
+        return f"an expression may have at most {MAX_SOURCE_CHARS} characters, found {len(source)}"
+    stack: list[str | None] = []  # per open bracket: the macro it calls, or None
+    deepest, growing = 0, None
+    for token in _TOKEN.finditer(source):
+        name, text = token.group(1), token.group(0)
+        if name is not None:
+            outer = [macro for macro in stack if macro]
+            if name in _MACROS:
+                deepest = max(deepest, len(outer) + 1)
+                if name in _GROWING and outer and growing is None:
+                    growing = (name, outer[-1])
+            stack.append(name if name in _MACROS else None)
+        elif text in ("(", "[", "{"):
+            stack.append(None)
+        elif text in (")", "]", "}") and stack:
+            stack.pop()
+    if deepest > MAX_COMPREHENSION_DEPTH:
+        return (f"comprehensions ({', '.join(sorted(_MACROS))}) may nest at most "
+                f"{MAX_COMPREHENSION_DEPTH} deep, found {deepest} (their run times multiply)")
+    if growing is not None:
+        return (f"{growing[0]!r} may not run inside another comprehension ({growing[1]!r}): its "
+                "run time grows with the square of the list")
+    return None
+
+
+def _size_problem(value: Any, budget: list[int]) -> str | None:
+    """Why a field value is too large for an expression, or None; `budget` counts items left."""
+    if isinstance(value, str):
+        if len(value) > MAX_TEXT_CHARS:
+            return f"a text of {len(value)} characters (at most {MAX_TEXT_CHARS})"
+        return None
+    if isinstance(value, list | tuple | set | frozenset | Mapping):
+        budget[0] -= len(value)
+        if budget[0] < 0:
+            return f"more than {MAX_LIST_ITEMS} items"
+        for item in (value.values() if isinstance(value, Mapping) else value):
+            problem = _size_problem(item, budget)
+            if problem is not None:
+                return problem
+    return None
+
+
+def _bounded(name: str, value: Any) -> Any:
+    """The plain value of field `name`; raises TooLarge past the input bounds."""
+    kind = type(value)
+    if kind is str:
+        if len(value) <= MAX_TEXT_CHARS:
+            return value
+    elif value is None or kind is int or kind is float or kind is bool:
+        return _plain(value)
+    problem = _size_problem(value, [MAX_LIST_ITEMS])
+    if problem is not None:
+        raise TooLarge(f"{name!r} is too large for an expression: {problem}")
+    return _plain(value)
 
 
 def _named_fields(source: str) -> tuple[str, ...] | None:
@@ -148,6 +230,8 @@ def _first_lines(message: str, limit: int = 3) -> str:
 
 def explain_error(error: Exception) -> str:
     """A short reason for a failed evaluation."""
+    if isinstance(error, TooLarge):
+        return str(error)
     if isinstance(error, KeyError):
         return f"no value for {error.args[0]!r} on this record" if error.args else "a missing key"
     message = _first_lines(str(error), limit=1)
@@ -163,6 +247,11 @@ class ExpressionCheck(Check):
     def __init__(self, *, expression: Expression, **common: Any) -> None:
         super().__init__(**common)
         self.expression = expression
+
+    def also_reads(self) -> set[str]:
+        """The fields named literally (`fields['X']`, `fields.X`); none when the expression uses
+        the `fields` map as a whole (then nothing can be told)."""
+        return set(self.expression.field_names or ())
 
     def run(self, record: Record, seen: dict[str, Any]) -> Problems:
         when = self.when
@@ -181,6 +270,3 @@ class ExpressionCheck(Check):
         if result is False:
             return (self.custom_message(record, None),)
         return (f"Rule expression returned {result!r}, expected true or false",)
-
-    def test(self, value: Any, record: Record, seen: dict[str, Any]) -> Problems:
-        raise NotImplementedError  # `run` is overridden

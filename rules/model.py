@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-
 from .tasks import TaskSpec
 
 if TYPE_CHECKING:
@@ -84,6 +83,11 @@ class CheckFailure:
 
 
 @dataclass(frozen=True, slots=True)
+class LateCheck(CheckFailure):
+    """A record that could not be checked in time: the checks after `check_id` did not run."""
+
+
+@dataclass(frozen=True, slots=True)
 class GateResult:
     gate_id: str
     passed: bool
@@ -94,14 +98,10 @@ class GateResult:
     def messages(self) -> list[str]:
         return [failure.message for failure in self.failures]
 
-
-@dataclass(frozen=True, slots=True)
-class RawTable:
-    """A top-level table as read from a file, for parsers added later (e.g. `[[sla]]`)."""
-
-    file: str
-    name: str
-    value: Any
+    @property
+    def timed_out(self) -> str | None:
+        """The check after which the record ran out of time (rules.evaluate), or None."""
+        return next((f.check_id for f in self.failures if isinstance(f, LateCheck)), None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +116,6 @@ class RuleSet:
     calendars: Mapping[str, BusinessCalendar] = field(default_factory=dict)
     slas: tuple[SlaRule, ...] = ()  # SLA timers (rules.sla)
     files: tuple[str, ...] = ()
-    raw: tuple[RawTable, ...] = ()
     _by_entry: Mapping[tuple[str, str], tuple[Gate, ...]] = field(
         default_factory=dict, repr=False, compare=False
     )
@@ -147,7 +146,3 @@ class RuleSet:
 
     def sources(self) -> set[str]:
         return {gate.source for gate in self.gates}
-
-    def raw_tables(self, name: str) -> list[RawTable]:
-        """Top-level tables named `name` as read, in file order (a hook for later table kinds)."""
-        return [table for table in self.raw if table.name == name]

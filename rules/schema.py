@@ -1,44 +1,39 @@
-"""The shapes of the TOML tables, as pydantic models (the *validate* step of loading).
+"""The shapes of the TOML tables, as pydantic models, each building its runtime object.
 
-These models only say what a well-formed table looks like; they are turned into the compiled
-runtime objects of `rules.model` by `rules.loader`, and never reach the hot path.
-`problems_from` turns a pydantic error into our `Problem`s with key paths and plain messages.
+Loading validates every table against its spec here (definitions and gates), in
+rules.schema_checks (one spec per check kind) and rules.schema_sla (calendars, SLAs); then
+`spec.build(ctx, …)` (rules.build) resolves the names it uses and compiles what it needs into
+the frozen objects of rules.model, reporting problems to the context. No spec reaches the hot path.
+
+    [taxonomy.<name>]  TaxonomySpec     [naming.<name>]  NamingSpec     [utm.<name>]  UtmSpec
+    [[gate]]           GateSpec          [calendar.<name>]  CalendarSpec   [[sla]]     SlaSpec
 """
 from __future__ import annotations
 
 import re
-import types
-import typing
-from typing import Annotated, Any, Literal, Union
+from typing import Any
 
-from pydantic import (
-    AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator,
-)
+from pydantic import Field, field_validator, model_validator
 
-from .errors import Problem
-from .model import DEFAULT_COMMENT, DEFAULT_RESOLVED_NOTE
-from .tasks import DEFAULT_TASK_BODY, DEFAULT_TASK_SUBJECT
+from baton.core.owners import OwnerRef
 
+from .build import Build, NonEmpty, Scalar, Spec
+from .errors import found, key_path, problems_from
+from .model import DEFAULT_COMMENT, DEFAULT_RESOLVED_NOTE, Gate, OnFail, OnPass, Taxonomy
+from .naming import NamingError, NamingTemplate
+from .schema_checks import CHECK_KINDS, KIND_KEYS, CheckSpec, WhenSpec, build_check
+from .schema_sla import CalendarSpec, SlaSpec, StepSpec
+from .tasks import DEFAULT_TASK_BODY, DEFAULT_TASK_SUBJECT, TaskSpec
+from .utm import GroupEquals, UtmParam, UtmTaxonomy
+from .values import field_reader
 
-def _non_empty(value: str) -> str:
-    if not value.strip():
-        raise ValueError("expected non-empty text")
-    return value
+__all__ = [
+    "CHECK_KINDS", "KIND_KEYS", "CalendarSpec", "CheckSpec", "GateSpec", "NamingSpec",
+    "NonEmpty", "OnFailSpec", "OnPassSpec", "Scalar", "SlaSpec", "Spec", "StepSpec",
+    "TaxonomySpec", "UtmSpec", "WhenSpec", "found", "key_path", "problems_from",
+]
 
-
-def _scalar(value: Any) -> Any:
-    if isinstance(value, str | int | float | bool):
-        return value
-    raise ValueError(f"expected text, a number or true/false, found {found(value)}")
-
-
-NonEmpty = Annotated[str, AfterValidator(_non_empty)]
-Scalar = Annotated[Any, AfterValidator(_scalar)]
 _GATE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}")
-
-
-class Spec(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, populate_by_name=True)
 
 
 # ---------------------------------------------------------------- definitions
@@ -63,6 +58,9 @@ class TaxonomySpec(Spec):
                              f"{', '.join(map(repr, unknown))}")
         return self
 
+    def build(self, ctx: Build, name: str) -> Taxonomy:
+        return Taxonomy(name, tuple(self.values), dict(self.labels), self.description)
+
 
 class NamePartSpec(Spec):
     pattern: str | None = None
@@ -78,6 +76,16 @@ class NamingSpec(Spec):
     example: NonEmpty | None = None
     parts: dict[str, NamePartSpec] = {}
     description: str = ""
+
+    def build(self, ctx: Build, name: str) -> NamingTemplate | None:
+        parts = {part: constraints.model_dump(exclude_none=True)
+                 for part, constraints in self.parts.items()}
+        vocabularies = {taxonomy: t.values for taxonomy, t in ctx.taxonomies.items()}
+        try:
+            return NamingTemplate(name, self.template, parts, vocabularies, self.example)
+        except NamingError as error:
+            ctx.problem(key_path("", ("naming", name, *error.key.split("."))), str(error))
+            return None
 
 
 class GroupEqualsSpec(Spec):
@@ -100,6 +108,40 @@ class UtmParamSpec(Spec):
                     for key, item in value.items()}
         return value
 
+    def build(self, ctx: Build, where: str, name: str) -> UtmParam:
+        if self.values is not None and self.taxonomy is not None:
+            ctx.problem(where, "expected values or taxonomy, found both")
+        values: tuple[str, ...] = tuple(self.values or ())
+        if self.taxonomy is not None:
+            taxonomy = ctx.lookup(f"{where}.taxonomy", "taxonomy", self.taxonomy, ctx.taxonomies)
+            values = taxonomy.values if taxonomy is not None else values
+        pattern = None
+        if self.pattern is not None:
+            pattern = ctx.regex(f"{where}.pattern", self.pattern)
+            if pattern is not None and self.example is not None \
+                    and not pattern.fullmatch(self.example):
+                ctx.problem(f"{where}.example", f"expected an example matching "
+                            f"{self.pattern!r}, found {self.example!r}")
+        groups = []
+        for group, target in self.group_equals.items():
+            group_where = key_path(where, ("group_equals", group))
+            if pattern is None:
+                if self.pattern is None:
+                    ctx.problem(group_where, "expected a pattern with a named group "
+                                f"(?P<{group}>…) on this parameter, found no pattern")
+                continue
+            if group not in pattern.groupindex:
+                ctx.problem(group_where, f"expected the pattern to have a group named {group!r} "
+                            f"(write (?P<{group}>…)), found "
+                            f"{', '.join(pattern.groupindex) or 'no named groups'}")
+                continue
+            field_pattern = None
+            if target.pattern is not None:
+                field_pattern = ctx.regex(f"{group_where}.pattern", target.pattern)
+            groups.append(GroupEquals(group, target.field, field_reader(target.field),
+                                      field_pattern))
+        return UtmParam(name, values, pattern, self.example, tuple(groups))
+
 
 class UtmSpec(Spec):
     required: list[NonEmpty] = []
@@ -108,110 +150,14 @@ class UtmSpec(Spec):
     params: dict[str, UtmParamSpec] = {}
     description: str = ""
 
-
-# ---------------------------------------------------------------- checks
-class WhenSpec(Spec):
-    field: NonEmpty
-    equals: Scalar | None = None
-    in_: list[Scalar] | None = Field(None, alias="in")
-    present: bool | None = None
-
-    @model_validator(mode="after")
-    def _one_test(self) -> WhenSpec:
-        given = [name for name, value in (("equals", self.equals), ("in", self.in_),
-                                          ("present", self.present)) if value is not None]
-        if len(given) != 1:
-            raise ValueError("expected exactly one of equals, in or present, found "
-                             + (" and ".join(given) or "none"))
-        return self
-
-
-class CheckSpec(Spec):
-    id: NonEmpty | None = None
-    field: NonEmpty
-    message: NonEmpty | None = None
-    when: WhenSpec | None = None
-    optional: bool = False
-    required: Literal[True] | None = None  # may accompany any kind: the default anyway
-
-    @model_validator(mode="after")
-    def _not_both(self) -> CheckSpec:
-        if self.required and self.optional:
-            raise ValueError("expected either required = true or optional = true, found both")
-        return self
-
-
-class RequiredSpec(CheckSpec):
-    required: Literal[True]
-
-
-class PatternSpec(CheckSpec):
-    pattern: NonEmpty
-    example: NonEmpty | None = None
-
-
-class AllowedSpec(CheckSpec):
-    allowed: list[NonEmpty] = Field(min_length=1)
-    ignore_case: bool = False
-
-
-class TaxonomyCheckSpec(CheckSpec):
-    taxonomy: NonEmpty
-    ignore_case: bool = False
-
-
-class LengthSpec(CheckSpec):
-    min_length: int | None = Field(None, ge=0)
-    max_length: int | None = Field(None, ge=1)
-
-    @model_validator(mode="after")
-    def _ordered(self) -> LengthSpec:
-        if self.min_length is not None and self.max_length is not None \
-                and self.min_length > self.max_length:
-            raise ValueError(f"expected min_length <= max_length, found {self.min_length} > "
-                             f"{self.max_length}")
-        return self
-
-
-class IsTrueSpec(CheckSpec):
-    is_true: Literal[True]
-
-
-class DateOrderSpec(CheckSpec):
-    before_field: NonEmpty | None = None
-    after_field: NonEmpty | None = None
-    allow_equal: bool = False
-
-
-class NamingCheckSpec(CheckSpec):
-    naming: NonEmpty
-
-
-class UtmCheckSpec(CheckSpec):
-    utm: NonEmpty
-
-
-class ExprSpec(CheckSpec):
-    expr: NonEmpty
-    field: NonEmpty | None = None  # type: ignore[assignment]  # optional here: for reports only
-    message: NonEmpty  # type: ignore[assignment]  # required: the team reads it
-
-
-# kind → (the keys that select it, its model); a check has exactly one kind
-CHECK_KINDS: dict[str, tuple[tuple[str, ...], type[CheckSpec]]] = {
-    "pattern": (("pattern",), PatternSpec),
-    "allowed": (("allowed",), AllowedSpec),
-    "taxonomy": (("taxonomy",), TaxonomyCheckSpec),
-    "length": (("min_length", "max_length"), LengthSpec),
-    "is_true": (("is_true",), IsTrueSpec),
-    "date_order": (("before_field", "after_field"), DateOrderSpec),
-    "naming": (("naming",), NamingCheckSpec),
-    "utm": (("utm",), UtmCheckSpec),
-    "expr": (("expr",), ExprSpec),
-    "required": (("required",), RequiredSpec),  # last: it may accompany the others
-}
-KIND_KEYS = ["required", *(key for keys, _ in CHECK_KINDS.values() for key in keys
-                           if key != "required")]
+    def build(self, ctx: Build, name: str) -> UtmTaxonomy | None:
+        before = ctx.count()
+        params = tuple(rule.build(ctx, key_path("", ("utm", name, "params", param)), param)
+                       for param, rule in self.params.items())
+        if ctx.count() != before:
+            return None
+        return UtmTaxonomy(name, tuple(self.required), self.lowercase, self.no_duplicates, params,
+                           self.description)
 
 
 # ---------------------------------------------------------------- gates
@@ -253,6 +199,25 @@ class OnFailSpec(Spec):
             raise ValueError("expected at least one of comment, task, move_to or set")
         return self
 
+    def build(self, ctx: Build, where: str, enters: str) -> OnFail:
+        ctx.template(f"{where}.comment", self.comment)
+        task = None
+        if self.task is not None:
+            ctx.template(f"{where}.task.subject", self.task.subject)
+            ctx.template(f"{where}.task.body", self.task.body)
+            try:
+                owner = OwnerRef.parse(self.task.owner)
+            except ValueError as error:
+                ctx.problem(f"{where}.task.owner", str(error))
+                owner = OwnerRef.parse("owner")
+            task = TaskSpec(self.task.subject, self.task.body, owner)
+        for name, value in self.set.items():
+            ctx.template(key_path(where, ("set", name)), value)
+        if self.move_to is not None and self.move_to == enters:
+            ctx.problem(f"{where}.move_to", f"expected a status other than the one this gate "
+                        f"guards, found {self.move_to!r} (the record would bounce into itself)")
+        return OnFail(comment=self.comment, task=task, move_to=self.move_to, set=dict(self.set))
+
 
 class OnPassSpec(Spec):
     resolve: bool = True
@@ -263,6 +228,10 @@ class OnPassSpec(Spec):
     def _note(cls, value: Any) -> str | None:
         return _template_or_flag(value, DEFAULT_RESOLVED_NOTE)
 
+    def build(self, ctx: Build, where: str) -> OnPass:
+        ctx.template(f"{where}.note", self.note)
+        return OnPass(resolve=self.resolve, note=self.note)
+
 
 class GateSpec(Spec):
     id: NonEmpty
@@ -270,7 +239,7 @@ class GateSpec(Spec):
     enters: NonEmpty
     from_: list[NonEmpty] = Field([], alias="from")
     description: str = ""
-    checks: list[dict[str, Any]] = Field(min_length=1)
+    checks: list[dict[str, Any]] = Field(min_length=1)  # each validated by its kind's spec
     on_fail: OnFailSpec | None = None
     on_pass: OnPassSpec = OnPassSpec()
 
@@ -287,110 +256,29 @@ class GateSpec(Spec):
     def _one_or_many(cls, value: Any) -> Any:
         return [value] if isinstance(value, str) else value
 
-
-# ---------------------------------------------------------------- error formatting
-def found(value: Any) -> str:
-    """How a found value is quoted in a message, in TOML's words."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, dict):
-        return "a table"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, str):
-        shown = value if len(value) <= 60 else value[:59] + "…"
-        return repr(shown)
-    return repr(value)
-
-
-def key_path(prefix: str, loc: tuple[Any, ...]) -> str:
-    """`gate[x]` + ('checks', 0, 'pattern') → `gate[x].checks[1].pattern` (lists count from 1)."""
-    out = prefix
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part + 1}]"
-        else:
-            name = str(part)
-            name = name if re.fullmatch(r"[A-Za-z0-9_-]+", name) else f'"{name}"'
-            out += f".{name}" if out else name
-    return out or "(top level)"
-
-
-_EXPECTED = {
-    "string_type": "expected text",
-    "bool_type": "expected true or false",
-    "int_type": "expected a whole number",
-    "float_type": "expected a number",
-    "list_type": "expected a list",
-    "dict_type": "expected a table",
-    "model_type": "expected a table",
-    "model_attributes_type": "expected a table",
-    "missing": "expected this key, found nothing",
-}
-
-
-def problems_from(error: ValidationError, file: str, prefix: str, model: type[BaseModel],
-                  skip: tuple[Any, ...] = ()) -> list[Problem]:
-    """Our problems for a pydantic error on `model`, validated at key path `prefix`."""
-    problems = []
-    for item in error.errors():
-        loc = tuple("from" if part == "from_" else part for part in item["loc"])
-        kind = item["type"]
-        value = item.get("input")
-        if kind == "extra_forbidden":
-            keys = allowed_keys(model, loc[:-1])
-            message = "unknown key" + (f"; expected one of: {', '.join(keys)}" if keys else "")
-        elif kind in ("missing",):
-            message = _EXPECTED[kind]
-        elif kind in _EXPECTED:
-            message = f"{_EXPECTED[kind]}, found {found(value)}"
-        elif kind == "literal_error":
-            message = f"expected true, found {found(value)}"
-        elif kind == "too_short":
-            message = f"expected at least {item.get('ctx', {}).get('min_length', 1)} item(s), found none"
-        elif kind in ("greater_than_equal", "greater_than", "less_than_equal"):
-            message = f"expected a number {item['msg'].removeprefix('Input should be ')}, found {found(value)}"
-        elif kind == "value_error":
-            message = str(item["msg"]).removeprefix("Value error, ")
-            if message.startswith("labels: "):
-                loc, message = loc + ("labels",), message.removeprefix("labels: ")
-        else:
-            message = f"{item['msg']}, found {found(value)}"
-        problems.append(Problem(file, key_path(prefix, loc), message))
-    return problems
-
-
-def allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
-    """The keys a table at `loc` inside `model` may have."""
-    annotation: Any = model
-    for part in loc:
-        annotation = _unwrap(annotation)
-        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-            fields = {info.alias or name: info for name, info in annotation.model_fields.items()}
-            if part not in fields:
-                return []
-            annotation = fields[part].annotation
-        elif typing.get_origin(annotation) is list:
-            annotation = typing.get_args(annotation)[0]
-        elif typing.get_origin(annotation) is dict:
-            annotation = typing.get_args(annotation)[1]
-        else:
-            return []
-    annotation = _unwrap(annotation)
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return [info.alias or name for name, info in annotation.model_fields.items()]
-    return []
-
-
-def _unwrap(annotation: Any) -> Any:
-    while True:
-        origin = typing.get_origin(annotation)
-        if origin is Annotated:
-            annotation = typing.get_args(annotation)[0]
-        elif origin in (Union, types.UnionType):
-            members = [arg for arg in typing.get_args(annotation) if arg is not type(None)]
-            if len(members) != 1:
-                return annotation
-            annotation = members[0]
-        else:
-            return annotation
+    def build(self, ctx: Build, where: str) -> Gate:
+        """The gate with every check that built; problems go to `ctx` (the caller decides)."""
+        checks = []
+        check_ids: dict[str, int] = {}
+        for index, table in enumerate(self.checks, 1):
+            check_where = f"{where}.checks[{index}]"
+            check = build_check(ctx, check_where, table)
+            if check is None:
+                continue
+            if check.id in check_ids:
+                if "id" in table:
+                    ctx.problem(f"{check_where}.id", f"expected a unique check id in this gate, "
+                                f"found {check.id!r} already used by checks[{check_ids[check.id]}]")
+                    continue
+                suffix = 2
+                while f"{check.id}-{suffix}" in check_ids:
+                    suffix += 1
+                check.id = f"{check.id}-{suffix}"
+            check_ids[check.id] = index
+            checks.append(check)
+        on_fail = OnFail() if self.on_fail is None else self.on_fail.build(
+            ctx, f"{where}.on_fail", self.enters)
+        return Gate(id=self.id, source=self.source, enters=self.enters, checks=tuple(checks),
+                    from_statuses=frozenset(self.from_), on_fail=on_fail,
+                    on_pass=self.on_pass.build(ctx, f"{where}.on_pass"),
+                    description=self.description, file=ctx.file)

@@ -30,7 +30,8 @@ from urllib.parse import unquote_plus, urlsplit
 
 from baton.core.records import Record
 
-from .checks import Check, Problems, one_of
+from .checks import FieldCheck, Problems, one_of
+from .regex import Regex
 from .values import FieldReader, label, show, text
 
 _BAD_URL_CHARS = re.compile(r"[\s\x00-\x1f\x7f<>\"{}|\\^`]")
@@ -43,14 +44,14 @@ class GroupEquals:
     group: str
     field: str
     read: FieldReader
-    field_pattern: re.Pattern[str] | None = None  # its group `group` (or group 1) is compared
+    field_pattern: Regex | None = None  # its group `group` (or group 1) is compared
 
 
 @dataclass(frozen=True, slots=True)
 class UtmParam:
     name: str
     values: tuple[str, ...] = ()
-    pattern: re.Pattern[str] | None = None
+    pattern: Regex | None = None
     example: str | None = None
     group_equals: tuple[GroupEquals, ...] = ()
     accepted: frozenset[str] = frozenset()  # `values` as a set, for the hot path
@@ -68,6 +69,11 @@ class UtmTaxonomy:
     params: tuple[UtmParam, ...] = ()
     description: str = ""
 
+    @property
+    def fields(self) -> frozenset[str]:
+        """The record fields pattern groups must equal (`group_equals`)."""
+        return frozenset(rule.field for param in self.params for rule in param.group_equals)
+
     def problems(self, url: str, record: Record, seen: dict[str, Any], noun: str) -> Problems:
         """Everything wrong with `url` under this taxonomy, or None. Never raises."""
         query = _query(url)
@@ -75,7 +81,8 @@ class UtmTaxonomy:
             return (f"{noun} {show(url)} is not a valid web address (expected https://…)",)
         found = _parameters(query)
         problems: list[str] = []
-        missing = [param for param in self.required if not any(v.strip() for v in found.get(param, ()))]
+        missing = [param for param in self.required
+                   if not any(value.strip() for value in found.get(param) or ())]
         if missing:
             problems.append(f"{noun} is missing {', '.join(missing)}")
         if self.no_duplicates:
@@ -86,17 +93,23 @@ class UtmTaxonomy:
         shouted: set[str] = set()
         if self.lowercase:
             for key, values in found.items():
-                if key.lower().startswith("utm_") and key != key.lower():
+                lowered = key.lower()
+                if not lowered.startswith("utm_"):
+                    continue
+                if key != lowered:
                     problems.append(f"The parameter name {show(key)} in {noun} must be lowercase")
                     shouted.add(key)
-                elif key.startswith("utm_") and any(value != value.lower() for value in values):
-                    problems.append(f"{key} {show(values[0])} in {noun} must be lowercase")
-                    shouted.add(key)
+                    continue
+                for value in values:
+                    if value != value.lower():
+                        problems.append(f"{key} {show(values[0])} in {noun} must be lowercase")
+                        shouted.add(key)
+                        break
         for param in self.params:
-            values = found.get(param.name)
-            if not values or param.name in shouted or not values[0].strip():
+            given = found.get(param.name)
+            if not given or param.name in shouted or not given[0].strip():
                 continue
-            problems.extend(self._param_problems(param, values[0].strip(), record, seen, noun))
+            problems.extend(self._param_problems(param, given[0].strip(), record, seen, noun))
         return tuple(problems) or None
 
     def _param_problems(self, param: UtmParam, value: str, record: Record,
@@ -163,7 +176,7 @@ def _query(url: str) -> str | None:
     return parts.query
 
 
-class UtmCheck(Check):
+class UtmCheck(FieldCheck):
     """`utm = "campaign-links"`: the URL field follows a UTM taxonomy."""
 
     __slots__ = ("taxonomy",)
@@ -173,5 +186,8 @@ class UtmCheck(Check):
         super().__init__(**common)
         self.taxonomy = taxonomy
 
+    def also_reads(self) -> set[str]:
+        return set(self.taxonomy.fields)
+
     def test(self, value: Any, record: Record, seen: dict[str, Any]) -> Problems:
-        return self.taxonomy.problems(text(value), record, seen, label(self.field or ""))
+        return self.taxonomy.problems(text(value), record, seen, label(self.field))

@@ -63,6 +63,9 @@ def text(value: Any) -> str:
 
 def items(value: Any) -> list[str]:
     """The non-empty texts of a value: one for a scalar, one per item for a multi-value field."""
+    if type(value) is str:  # the common case, first
+        part = value.strip()
+        return [part] if part else []
     if isinstance(value, list | tuple | set | frozenset):
         return [part for part in (text(item) for item in value) if part]
     part = text(value)
@@ -134,4 +137,4 @@ def compare_dates(left: datetime | date, right: datetime | date) -> int:
     if isinstance(left, datetime) != isinstance(right, datetime):
         left = left.astimezone(timezone.utc).date() if isinstance(left, datetime) else left
         right = right.astimezone(timezone.utc).date() if isinstance(right, datetime) else right
-    return (left > right) - (left < right)  # type: ignore[operator]
+    return (left > right) - (left < right)

@@ -43,6 +43,15 @@ CHECK_CASES = [
      ["rules.toml: gate[g].colour: unknown key"]),
     ("rules: bad regex", _gate('{ field = "Email", pattern = "([" }'), "", 1,
      ["gate[g].checks[1].pattern: expected a regular expression, found '([': unterminated"]),
+    ("rules: regex needing backtracking", _gate("{ field = 'Email', pattern = '(a)\\1' }"), "", 1,
+     ["gate[g].checks[1].pattern: expected a regular expression without backreferences or "
+      "lookaround, found '(a)\\\\1', which uses a feature the linear-time engine cannot run: "
+      "a backreference (\\1 …)"]),
+    ("rules: CEL comprehensions nested too deep",
+     _gate('{ expr = "fields.a.all(x, fields.a.all(y, fields.a.exists(z, z == 0)))", '
+           'message = "m" }'), "", 1,
+     ["gate[g].checks[1].expr: expected a valid CEL expression, found ",
+      "comprehensions (all, exists, exists_one, filter, map) may nest at most 2 deep, found 3"]),
     ("rules: unknown taxonomy", _gate('{ field = "Email", taxonomy = "colours" }'), "", 1,
      ["gate[g].checks[1].taxonomy: unknown taxonomy 'colours'; defined: none"]),
     ("rules: CEL syntax error", _gate('{ expr = "fields[\'Email\'] ==", message = "m" }'), "", 1,
@@ -147,7 +156,7 @@ def _messages(events, *names) -> str:
 
 def test_salesforce_invalid_field_on_a_configured_field(make_sandbox, demo_config, tmp_path):
     box = make_sandbox("salesforce")
-    source = demo_config.source[0].model_copy(update={"fields": ["Email", "Bogus__c"]})
+    source = demo_config.source[0].model_copy(update={"fields": [*demo_config.source[0].fields, "Bogus__c"]})
     config = demo_config.model_copy(update={"source": [source]})
     seen = _messages(_run(box, config, tmp_path), "source.poll_failed")
     assert "PayloadError: Salesforce query: HTTP 400 INVALID_FIELD: \nSELECT Id," in seen, seen

@@ -262,3 +262,29 @@ def test_render_is_plain_substitution(template, context, expected):
 def test_render_rejects_broken_templates(broken):
     with pytest.raises(ValueError):
         render(broken, {})
+
+
+def test_each_check_names_the_fields_it_reads(make_gate):
+    from baton.rules import fields_read
+
+    gate = make_gate("""
+        { field = "Topic", required = true, when = { field = "LeadSource", equals = "Webinar" } },
+        { field = "Due date", before_field = "Launch date", after_field = "Kickoff" },
+        { field = "name", naming = "n" },
+        { field = "Landing URL", utm = "u" },
+        { expr = "fields['Amount'] > 0 && fields.Stage != 'x'", message = "m" },
+        { expr = "size(fields) > 0", message = "the whole map names nothing" },
+    """, extra="""
+        [naming.n]
+        template = "{campaign}_{x}"
+        parts = { campaign = { equals_field = "Campaign ID" } }
+
+        [utm.u.params.utm_campaign]
+        pattern = 'cmp-(?P<number>\\d{4})'
+        group_equals = { number = "Campaign Number" }
+        """)
+    assert [sorted(check.fields) for check in gate.checks] == [
+        ["LeadSource", "Topic"], ["Due date", "Kickoff", "Launch date"], ["Campaign ID", "name"],
+        ["Campaign Number", "Landing URL"], ["Amount", "Stage"], []]
+    assert fields_read(gate) == {"LeadSource", "Topic", "Due date", "Kickoff", "Launch date",
+                                 "Campaign ID", "Campaign Number", "Landing URL", "Amount", "Stage"}

@@ -144,6 +144,44 @@ INVALID = [
     ("[[gate]]\nid = \"g\"\nsource = \"s\n", "line 3", "expected valid TOML"),
     ('[[sla]]\nid = "s"\nsource = "salesforce:leads"\nstarts = "MQL"\nreach = ["Working"]\n'
      'within = "5m"\nafter_gate = "nope"\n', "sla[s].after_gate", "unknown gate 'nope'"),
+    # calendars and SLAs: the same schema, key paths and words as gates
+    ('[calendar.sdr]\ntimezone = "Mars/Olympus"\n', "calendar.sdr.timezone",
+     "expected an IANA time zone like 'Europe/Berlin', found 'Mars/Olympus'"),
+    ('[calendar.sdr]\ndays = ["mon", "fun"]\n', "calendar.sdr.days[2]",
+     "expected one of mon, tue, wed, thu, fri, sat, sun, found 'fun'"),
+    ('[calendar.sdr]\nhours = "9-5"\n', "calendar.sdr.hours", "expected 'HH:MM-HH:MM', found '9-5'"),
+    ('[calendar.sdr]\nhours = "09:00-08:00"\n', "calendar.sdr.hours",
+     "expected the closing time after the opening time"),
+    ('[calendar.sdr]\nholidays = ["xmas"]\n', "calendar.sdr.holidays[1]",
+     "expected YYYY-MM-DD, found 'xmas'"),
+    ('[calendar.sdr]\ncolour = 1\n', "calendar.sdr.colour",
+     "unknown key; expected one of: timezone, days, hours, holidays, description"),
+    ('[[sla]]\nid = "s"\nsource = "x"\nstarts = "MQL"\nreach = ["W"]\nwithin = "5 minutes"\n',
+     "sla[s].within", "expected a duration like '5m', '4h', '2d' or '1h30m', found '5 minutes'"),
+    ('[[sla]]\nid = "s"\nsource = "x"\nstarts = "MQL"\nwithin = "5m"\n', "sla[s].reach",
+     "expected the statuses that meet the SLA (or or_leave = true), found none"),
+    ('[[sla]]\nid = "s"\nsource = "x"\nstarts = "MQL"\nreach = ["W"]\nwithin = "5m"\n'
+     'calendar = "nope"\n', "sla[s].calendar", "unknown calendar 'nope'; defined: none"),
+    ('[[sla]]\nsource = "x"\nstarts = "MQL"\nreach = ["W"]\nwithin = "5m"\n', "sla[1].id",
+     "expected this key, found nothing"),
+    ('[[sla]]\nid = "s"\nsource = "x"\nstarts = "MQL"\nreach = ["W"]\nwithin = "5m"\n'
+     'escalate = [{ after = "5m" }]\n', "sla[s].escalate[1]",
+     "expected at least one of task, comment, reassign or notify"),
+    ('[[sla]]\nid = "s"\nsource = "x"\nstarts = "MQL"\nreach = ["W"]\nwithin = "5m"\n'
+     'escalate = [{ after = "9m", comment = "a" }, { after = "5m", comment = "b" }]\n',
+     "sla[s].escalate", "expected the steps in order of `after`, found 9m, 5m"),
+    ('[[sla]]\nid = "s"\nsource = "x"\nstarts = "MQL"\nreach = ["W"]\nwithin = "5m"\n'
+     'escalate = [{ after = "5m", notify = "https://hooks.example/x" }]\n',
+     "sla[s].escalate[1].notify", "expected the NAME of an environment variable"),
+    ('[[sla]]\nid = "s"\nsource = "x"\nstarts = "MQL"\nreach = ["W"]\nwithin = "5m"\n'
+     'escalate = [{ after = "5m", task = { subject = "Late", owner = "bob" } }]\n',
+     "sla[s].escalate[1].task.owner", "expected 'owner', 'manager', 'user:<id, email or name>'"),
+    ('[[sla]]\nid = "s"\nsource = "x"\nstarts = "MQL"\nreach = ["W"]\nwithin = "5m"\n'
+     'escalate = [{ after = "5m", comment = "late {name" }]\n', "sla[s].escalate[1].comment",
+     "expected a closing '}'"),
+    ('[[sla]]\nid = "s"\nsource = "x"\nstarts = "MQL"\nreach = ["W"]\nwithin = "5m"\n' * 2,
+     "sla[s].id", "expected a unique SLA id, found 's' already used in"),
+    ('[sla]\nid = "s"\n', "sla", "expected [[sla]] tables (note the double brackets)"),
 ]
 
 
@@ -309,12 +347,10 @@ def test_version_is_a_content_hash(tmp_path):
     assert load_rule_set([path]).version != first
 
 
-def test_unknown_tables_can_be_accepted_raw_for_later_parsers(tmp_path):
-    path = write(tmp_path, gate() + '\n[[digest]]\nevery = "1h"\n')
-    with pytest.raises(RuleFileError):
-        load_rule_set([path])
-    rule_set = load_rule_set([path], accept=("digest",))
-    assert [t.value for t in rule_set.raw_tables("digest")] == [[{"every": "1h"}]]
+def test_an_unknown_top_level_table_is_a_problem(tmp_path):
+    found = problems(tmp_path, gate() + '\n[[digest]]\nevery = "1h"\n')
+    assert [(p.where, p.message) for p in found] == [
+        ("digest", "unknown table; expected one of: taxonomy, naming, utm, gate, calendar, sla")]
 
 
 def test_slas_are_loaded_with_their_calendars(tmp_path):
