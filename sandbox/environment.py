@@ -105,9 +105,11 @@ class Sandbox:
         """The config pointed at the sandbox (state kept in the workdir), and sandbox secrets."""
         update: dict[str, Any] = {tool: getattr(config, tool).model_copy(update=values)
                                   for tool, values in self.overrides.items()}
-        baton = config.baton.model_copy(update={"state": str(state or self.workdir / "state.db"),
-                                                "secrets_file": ""})
         sources = [s for s in config.source if s.tool in self._servers]
+        running = {s.id for s in sources}
+        baton = config.baton.model_copy(update={
+            "state": str(state or self.workdir / "state.db"), "secrets_file": "",
+            "rules": [str(f) for f in config.rule_files() if _for_sources(f, running)]})
         configured = config.model_copy(update={**update, "baton": baton, "source": sources})
         return configured, Secrets(environ={**os.environ, **self.env})
 
@@ -121,7 +123,5 @@ class Sandbox:
         secrets_file.write_text("".join(f"{k}={v}\n" for k, v in self.env.items()))
         data = configured.model_dump(mode="json", exclude={"path"}, exclude_none=True)
         data["baton"]["secrets_file"] = str(secrets_file)
-        running = {s.id for s in configured.source}
-        data["baton"]["rules"] = [str(f) for f in config.rule_files() if _for_sources(f, running)]
         path.write_text(tomli_w.dumps(data))
         return path

@@ -14,6 +14,10 @@ fresh Baton process (its own connectors, sessions and SQLite connections) that b
     timed   `baton run --once`, killed from outside at a random moment of its cycle
     loop    `baton run` (the real scheduler, 1 s intervals), killed after a random 0.3-1.5 s
 
+A quarter of those runs have a *rival*: a second `baton run --once` on the same state, forked
+from a second zygote at a random moment of the first one's life. Exactly one of the two may
+write at a time (the state's writer lock); the other exits 75 (`rivals` counts who ran).
+
 Between two Baton processes a scripted team moves records: leads into MQL with missing data,
 Asana tasks into Ready for Design / Ready for Web with bad fields, sheet rows into Ready for QA.
 At the end Baton runs a few times without crashes and `verify` compares the tools with the store.
@@ -31,12 +35,15 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+from baton.app.exit_codes import STATE_LOCKED
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -243,6 +250,7 @@ class SoakResult:
     runs: int = 0
     clean_runs: int = 0
     unexpected_exits: list[tuple[int, str]] = field(default_factory=list)
+    rivals: Counter[str] = field(default_factory=Counter)  # "refused" (exit 75) or "ran"
     seconds: float = 0.0
     team_moves: Counter[str] = field(default_factory=Counter)
     checks: dict[str, int] = field(default_factory=dict)
@@ -255,7 +263,7 @@ class SoakResult:
     def summary(self) -> str:
         kinds = ", ".join(f"{k} {v}" for k, v in sorted(self.kills.items()))
         return (f"{self.total_kills} kills ({kinds}) in {self.runs} Baton processes, "
-                f"{self.seconds:.1f} s; team moves {dict(self.team_moves)}; checked {self.checks}; "
+                f"{self.seconds:.1f} s; rivals {dict(self.rivals)}; team moves {dict(self.team_moves)}; checked {self.checks}; "
                 f"problems: {len(self.problems)}")
 
 
@@ -270,7 +278,7 @@ def soak(workdir: Path, *, kills: int = 200, seed: int = 1, max_seconds: float =
     result = SoakResult()
     started = time.monotonic()
     box = Sandbox(workdir / "sandbox", clock=SandboxClock(frozen=False)).start()
-    zygote = Zygote()
+    zygote, rival_zygote = Zygote(), Zygote()
     try:
         demo = load_config(ROOT / "config.toml")
         rules = [str(ROOT / "rules" / "demo" / name) for name in GATE_FILES]
@@ -288,10 +296,18 @@ def soak(workdir: Path, *, kills: int = 200, seed: int = 1, max_seconds: float =
         team = Team(box, state, rng)
         team.prepare()
 
-        def run(argv: list[str], kind: str, **kwargs: Any) -> int:
+        def run(argv: list[str], kind: str, rival: bool = False, **kwargs: Any) -> int:
             result.runs += 1
+            if rival:
+                racer = threading.Thread(target=race, args=(logs / f"{result.runs:05d}-rival.log",
+                                                             rng.uniform(0.0, 0.4)))
+                racer.start()
             code, seconds = zygote.run(argv, logs / f"{result.runs:05d}-{kind}.log", **kwargs)
-            if code == -signal.SIGKILL:
+            if rival:
+                racer.join()
+            if code == STATE_LOCKED:
+                result.rivals["refused"] += 1
+            elif code == -signal.SIGKILL:
                 result.kills[kind] += 1
             elif code != 0:
                 result.unexpected_exits.append((code, f"{result.runs:05d}-{kind}.log"))
@@ -299,6 +315,16 @@ def soak(workdir: Path, *, kills: int = 200, seed: int = 1, max_seconds: float =
                 result.clean_runs += 1
             durations.append(seconds) if code == 0 and kind == "clean" else None
             return code
+
+        def race(log_file: Path, delay: float) -> None:
+            time.sleep(delay)
+            code, _ = rival_zygote.run(once, log_file)
+            if code == STATE_LOCKED:
+                result.rivals["refused"] += 1
+            elif code == 0:
+                result.rivals["ran"] += 1
+            else:
+                result.unexpected_exits.append((code, log_file.name))
 
         durations: list[float] = []
         assert run(once, "clean") == 0, _tail(logs)  # the baseline
@@ -314,7 +340,8 @@ def soak(workdir: Path, *, kills: int = 200, seed: int = 1, max_seconds: float =
                 run(once, f"point:{point}", env={"BATON_CRASH_AT": point,
                                                   "BATON_CRASH_SKIP": str(skip)})
             elif roll < 0.85:
-                run(once, "timed", kill_after=rng.uniform(0.0, typical * 1.2))
+                run(once, "timed", rival=rng.random() < 0.25,
+                    kill_after=rng.uniform(0.0, typical * 1.2))
             elif roll < 0.93:
                 run(loop, "loop", kill_after=rng.uniform(0.3, 1.5))
             else:
@@ -326,6 +353,7 @@ def soak(workdir: Path, *, kills: int = 200, seed: int = 1, max_seconds: float =
         verify(box, state, t0, team.sheet_moves, result)
     finally:
         zygote.close()
+        rival_zygote.close()
         box.stop()
         result.seconds = time.monotonic() - started
     if log:

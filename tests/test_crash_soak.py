@@ -35,3 +35,6 @@ def test_two_hundred_kills_lose_and_duplicate_nothing(tmp_path, capsys):
     assert kinds >= {"timed", "loop", *POINTS}  # every named point was hit
     assert result.checks["markers"] > 50 and result.checks["sf_history"] > 50
     assert result.checks["asana_history"] > 50 and result.checks["sheet_moves"] > 20
+    # a second process on the same state, started at random moments: refused while the first
+    # holds it, never a double write (the checks above)
+    assert result.rivals["refused"] > 0
