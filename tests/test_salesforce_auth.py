@@ -141,7 +141,7 @@ def test_jwt_bearer_end_to_end_against_the_emulator(local_ca: LocalCA,
 
 def test_a_configured_ca_bundle_wins_over_the_environment_and_proxies_still_apply(monkeypatch, tmp_path):
     """REQUESTS_CA_BUNDLE must not replace the configured bundle; HTTPS_PROXY must still be read."""
-    from baton.connectors.salesforce import _Session
+    from baton.connectors.salesforce.client import SalesforceSession
 
     bundle = tmp_path / "corp-ca.pem"
     bundle.write_text("")
@@ -149,10 +149,10 @@ def test_a_configured_ca_bundle_wins_over_the_environment_and_proxies_still_appl
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
     monkeypatch.delenv("NO_PROXY", raising=False)
     monkeypatch.delenv("no_proxy", raising=False)
-    pinned = _Session(5.0, str(bundle)).merge_environment_settings(
+    pinned = SalesforceSession(5.0, str(bundle)).merge_environment_settings(
         "https://acme.my.salesforce.com/x", {}, None, None, None)
     assert pinned["verify"] == str(bundle)
     assert pinned["proxies"].get("https") == "http://proxy.example:3128"
-    default = _Session(5.0, True).merge_environment_settings(
+    default = SalesforceSession(5.0, True).merge_environment_settings(
         "https://acme.my.salesforce.com/x", {}, None, None, None)
     assert default["verify"] == "/etc/ssl/certs/ca-certificates.crt"  # the system bundle, as configured

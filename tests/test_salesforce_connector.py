@@ -264,13 +264,32 @@ def test_find_written_after_a_crash(sf_sandbox: SfSandbox) -> None:
     assert restarted.api_calls()["query"] == 2  # Tasks by WhoId, FeedItems by ParentId
 
 
-def test_a_create_that_timed_out_is_checked_before_it_is_sent_again(sf_sandbox: SfSandbox) -> None:
+def test_a_create_that_timed_out_fails_retryable_and_is_found_by_its_marker(
+        sf_sandbox: SfSandbox) -> None:
+    """No re-find inside write_back: the ledger keeps the action pending and the engine's next
+    cycle asks find_written, which finds the Task by its marker (written once)."""
+    lead = sf_sandbox.demo.lead_ids[0]
+    connector = sf_sandbox.connector(org=sf_sandbox.org(timeout_seconds=0.3))
+    sf_sandbox.emulator.faults.add("composite_create", delay=1.0, status=200, body=[], after=True)
+    [result] = connector.write_back([_task("slow", lead)])
+    assert not result.ok and result.retryable
+    assert connector.api_calls()["composite_create"] == 1  # not sent again, not looked up here
+    tasks = [t for t in sf_sandbox.emulator.records("Task")
+             if idempotency_marker("slow") in t["Description"]]
+    assert len(tasks) == 1
+    assert connector.find_written([_task("slow", lead)]) == {"slow": tasks[0]["Id"]}
+
+
+def test_a_create_that_timed_out_before_it_landed_is_sent_on_the_next_attempt(
+        sf_sandbox: SfSandbox) -> None:
     lead = sf_sandbox.demo.lead_ids[0]
     connector = sf_sandbox.connector(org=sf_sandbox.org(timeout_seconds=0.3))
     sf_sandbox.emulator.faults.add("composite_create", delay=1.0, status=200, body=[])
     [result] = connector.write_back([_task("slow", lead)])
-    assert result.ok
+    assert not result.ok and result.retryable
+    assert connector.find_written([_task("slow", lead)]) == {}  # it never landed
+    [again] = connector.write_back([_task("slow", lead)])
     tasks = [t for t in sf_sandbox.emulator.records("Task")
              if idempotency_marker("slow") in t["Description"]]
-    assert len(tasks) == 1 and tasks[0]["Id"] == result.remote_id
+    assert again.ok and len(tasks) == 1 and tasks[0]["Id"] == again.remote_id
     assert connector.api_calls()["composite_create"] == 2

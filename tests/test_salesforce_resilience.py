@@ -8,7 +8,8 @@ import structlog
 
 from baton.core.errors import AuthError, QuotaExhausted, RateLimited, TransientError
 from baton.connectors.retry import RetryPolicy
-from baton.connectors.salesforce import QUOTA_PAUSE, SalesforceConnector, SalesforceOrg
+from baton.connectors.salesforce import SalesforceConnector, SalesforceOrg
+from baton.connectors.salesforce.client import QUOTA_PAUSE
 from baton.core.config import SalesforceSource, Secrets
 from test_salesforce_sandbox import SfSandbox, local_ca, sf_sandbox  # noqa: F401
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from baton.connectors.salesforce import soql_datetime, soql_quote
+from baton.connectors.salesforce.soql import soql_datetime, soql_quote
 from baton.sandbox.salesforce.soql_eval import compile_query
 from baton.sandbox.salesforce.soql_lexer import SoqlError
 from baton.sandbox.salesforce.soql_parse import parse
