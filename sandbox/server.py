@@ -166,7 +166,7 @@ class SandboxServer:
     @property
     def base_url(self) -> str:
         host, port = self._httpd.server_address[:2]
-        return f"https://{host}:{port}"
+        return f"https://{host!s}:{port}"
 
     def start(self) -> SandboxServer:
         self._thread.start()

@@ -36,8 +36,8 @@ from baton.core.errors import AuthError, ConfigError, RateLimited, SourceError, 
 # googleapiclient writes a docstring for every method it generates, pretty-printing the request
 # and response schemas; for the Sheets API the first few methods cost ~90 MB of RSS (measured by
 # benchmarks/). Nobody reads those docstrings in a daemon: render them empty.
-googleapiclient.schema.Schemas.prettyPrintByName = lambda self, name: ""  # type: ignore[method-assign]
-googleapiclient.schema.Schemas.prettyPrintSchema = lambda self, schema: ""  # type: ignore[method-assign]
+googleapiclient.schema.Schemas.prettyPrintByName = lambda self, name: ""
+googleapiclient.schema.Schemas.prettyPrintSchema = lambda self, schema: ""
 
 KEY_FILE_ENV = "GOOGLE_SERVICE_ACCOUNT_FILE"
 SCOPES = (

@@ -69,8 +69,7 @@ class AsanaApi(AsanaActions):
         `render` turns an item into its full JSON form; only the items of the page are rendered.
         """
         fields = opt_fields(request) or set(default_fields)
-        if render is not None:
-            items = Rendered(items, render)
+        page_of: list[Any] | Rendered = items if render is None else Rendered(items, render)
         raw_limit = request.arg("limit")
         start = 0
         if request.arg("offset"):
@@ -79,14 +78,14 @@ class AsanaApi(AsanaActions):
             if len(items) > MAX_UNPAGED_RESULTS:
                 raise ApiError(400, "The result is too large. You should use pagination "
                                     "(may require specifying a workspace)!")
-            return Response(200, {"data": [project_fields(i, fields) for i in items[start:]]})
+            return Response(200, {"data": [project_fields(i, fields) for i in page_of[start:]]})
         try:
             limit = int(raw_limit)
         except ValueError:
             raise ApiError(400, f"limit: Not a valid integer: {raw_limit}") from None
         if not 1 <= limit <= 100:
             raise ApiError(400, "limit: Must be between 1 and 100")
-        chunk = items[start:start + limit]
+        chunk = page_of[start:start + limit]
         next_page = None
         if start + limit < len(items):
             token = encode_offset(start + limit)

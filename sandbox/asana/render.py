@@ -37,8 +37,9 @@ class AsanaRendering(AsanaState):
             option = cf.option_by_gid(raw)
             return option["name"] if option else None
         if cf.type == "multi_enum":
-            return ", ".join(cf.option_by_gid(g)["name"] for g in raw if cf.option_by_gid(g))
-        if cf.type == "date":
+            options = [cf.option_by_gid(g) for g in raw]
+            return ", ".join(option["name"] for option in options if option)
+        if cf.type == "date" and isinstance(raw, dict):
             return raw.get("date_time") or raw.get("date")
         if cf.type == "people":
             return ", ".join(self.users[g].name for g in raw)

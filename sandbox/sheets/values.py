@@ -21,8 +21,9 @@ class ValuesRoutes(SheetsState):
         r0, r1, c0, c1 = grid.bounded()
         for row in grid.sheet.rows[r0:r1]:
             for col in range(c0, min(c1, len(row))):
-                if row[col] is not None:
-                    row[col].value, row[col].formula = None, None
+                cell = row[col]
+                if cell is not None:
+                    cell.value, cell.formula = None, None
         self._touch(book)
         return Response(200, {"spreadsheetId": book.spreadsheet_id, "clearedRange": grid.a1()})
 
