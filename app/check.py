@@ -5,7 +5,10 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from baton.connectors.capabilities import CAPABILITIES
+from baton.core.actions import ActionKind
 from baton.core.config import Config, SalesforceSource
+from baton.core.owners import OwnerRef
 from baton.rules import Gate, RuleFileError, RuleSet, load_rule_set
 from baton.rules.evaluate import fields_read
 
@@ -59,6 +62,43 @@ def problems_against(config: Config, rule_set: RuleSet, files: list[Path]) -> li
                                 f"{source} ({', '.join(workflow)})")
     for gate in rule_set.gates:
         problems.extend(_unfetched_fields(config, gate))
+    problems.extend(_unsupported_writes(config, rule_set))
+    return problems
+
+
+def _unsupported_writes(config: Config, rule_set: RuleSet) -> list[str]:
+    """A rule asking a tool for a write-back it cannot carry out (a task on a sheet row, a
+    subtask for a queue in Asana) would fail on every violation: refuse it here."""
+    wanted: list[tuple[str, str, ActionKind, OwnerRef | None]] = []
+    for gate in rule_set.gates:
+        spec, what = gate.on_fail, f"gate {gate.id}"
+        if spec.comment is not None:
+            wanted.append((what, gate.source, ActionKind.COMMENT, None))
+        if spec.task is not None:
+            wanted.append((what, gate.source, ActionKind.TASK, spec.task.owner))
+        if spec.move_to:
+            wanted.append((what, gate.source, ActionKind.MOVE_STATUS, None))
+        if spec.set:
+            wanted.append((what, gate.source, ActionKind.SET_FIELD, None))
+    for sla in rule_set.slas:
+        for number, step in enumerate(sla.steps, 1):
+            what = f"sla {sla.id} step {number}"
+            if step.comment:
+                wanted.append((what, sla.source, ActionKind.COMMENT, None))
+            if step.task:
+                wanted.append((what, sla.source, ActionKind.TASK, step.task.owner))
+            if step.reassign:
+                owner = step.reassign if isinstance(step.reassign, OwnerRef) else OwnerRef.parse(step.reassign)
+                wanted.append((what, sla.source, ActionKind.REASSIGN, owner))
+    problems = []
+    for what, source_id, kind, owner in wanted:
+        try:
+            tool = config.source_by_id(source_id).tool
+        except KeyError:
+            continue  # named above: the source is not configured
+        refusal = CAPABILITIES[tool].refuses(kind, owner)
+        if refusal:
+            problems.append(f"{what}: {tool} {refusal}")
     return problems
 
 

@@ -69,7 +69,14 @@ class Capabilities:
     def refuses(self, kind: ActionKind, owner: OwnerRef | None = None) -> str | None:
         """Why this tool cannot carry out `kind` (for `owner`), or None when it can."""
         if kind not in self.writes:
-            return f"cannot {kind.value.replace('_', ' ')}"
+            return f"cannot {_DOING[kind]}"
         if owner is not None and owner.kind not in self.owners:
-            return f"cannot assign to {owner.kind.value} ({owner})"
+            return f"cannot give work to {owner} (it can to: {', '.join(sorted(self.owners)) or 'nobody'})"
         return None
+
+
+_DOING = {ActionKind.COMMENT: "write comments", ActionKind.TASK: "open tasks",
+          ActionKind.SET_FIELD: "set fields", ActionKind.MOVE_STATUS: "move a record's status",
+          ActionKind.REASSIGN: "reassign records", ActionKind.CLOSE_TASK: "close tasks",
+          ActionKind.REMOVE_NOTE: "remove notes", ActionKind.REPLY: "post replies",
+          ActionKind.NOTIFY: "post to a chat webhook"}

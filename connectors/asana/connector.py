@@ -6,9 +6,9 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from baton.connectors.base import Connector
-from baton.core.actions import Action, ActionKind, ActionResult, Capabilities
+from baton.connectors.capabilities import CAPABILITIES
+from baton.core.actions import Action, ActionResult
 from baton.core.config import AsanaSource
-from baton.core.owners import OwnerKind
 from baton.core.records import ChangeBatch, StatusChange
 
 from .client import AsanaWorkspace
@@ -20,13 +20,7 @@ from .write import ProjectWriter
 class AsanaConnector(Connector):
     """One Asana project as a Baton source."""
 
-    # A fixed task's earlier comment stays as the record of what was wrong: no new comment
-    # (teams hate noise); its subtask is completed.
-    capabilities = Capabilities(
-        writes=frozenset({ActionKind.COMMENT, ActionKind.TASK, ActionKind.SET_FIELD,
-                          ActionKind.MOVE_STATUS, ActionKind.REASSIGN, ActionKind.CLOSE_TASK,
-                          ActionKind.REPLY}),
-        owners=frozenset({OwnerKind.OWNER, OwnerKind.USER}), comment_resolution=None)
+    capabilities = CAPABILITIES["asana"]
 
     def __init__(self, source: AsanaSource, workspace: AsanaWorkspace) -> None:
         self.source = source

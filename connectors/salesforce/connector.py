@@ -10,23 +10,19 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from baton.connectors.base import Connector
+from baton.connectors.capabilities import CAPABILITIES
 from baton.connectors.salesforce.client import SalesforceOrg
 from baton.connectors.salesforce.read import SalesforceReader
 from baton.connectors.salesforce.write import SalesforceWriter
-from baton.core.actions import Action, ActionKind, ActionResult, Capabilities
+from baton.core.actions import Action, ActionResult
 from baton.core.config import SalesforceSource
-from baton.core.owners import OwnerKind
 from baton.core.records import ChangeBatch, PageStream, StatusChange
 
 
 class SalesforceConnector(Connector):
     """One Salesforce source: an object (Lead, Opportunity, X__c) and its status field."""
 
-    capabilities = Capabilities(
-        writes=frozenset({ActionKind.COMMENT, ActionKind.TASK, ActionKind.SET_FIELD,
-                          ActionKind.MOVE_STATUS, ActionKind.REASSIGN, ActionKind.CLOSE_TASK,
-                          ActionKind.REPLY}),
-        owners=frozenset(OwnerKind), comment_resolution=ActionKind.REPLY)
+    capabilities = CAPABILITIES["salesforce"]
 
     # engine.backfill: many ids with a `since` are one field-history query by CreatedDate (paged),
     # whatever their number; chunks of ids would repeat that same query once per chunk.

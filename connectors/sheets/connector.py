@@ -23,11 +23,12 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from baton.connectors.base import Connector
+from baton.connectors.capabilities import CAPABILITIES
 from baton.connectors.sheets.client import SheetsClient
 from baton.connectors.sheets.read import TabReader
 from baton.connectors.sheets.verify import check, undo_requests
 from baton.connectors.sheets.write import Located, Plan, failed, locate, plan, send
-from baton.core.actions import Action, ActionKind, ActionResult, Capabilities
+from baton.core.actions import Action, ActionKind, ActionResult
 from baton.core.config import SheetsSource
 from baton.core.errors import PayloadError, SourceError, TransientError
 from baton.core.records import ChangeBatch, StatusChange
@@ -36,12 +37,7 @@ from baton.core.records import ChangeBatch, StatusChange
 class SheetsConnector(Connector):
     """A tab with a header row, as records keyed by `key_column`. Not thread-safe."""
 
-    # A sheet holds notes and cell values; no tasks, no owners to assign. A fixed row's note
-    # block is removed.
-    capabilities = Capabilities(
-        writes=frozenset({ActionKind.COMMENT, ActionKind.SET_FIELD, ActionKind.MOVE_STATUS,
-                          ActionKind.REMOVE_NOTE}),
-        owners=frozenset(), comment_resolution=ActionKind.REMOVE_NOTE)
+    capabilities = CAPABILITIES["sheets"]
 
     def __init__(self, source: SheetsSource, client: SheetsClient) -> None:
         self.source_id = source.id
