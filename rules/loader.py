@@ -154,6 +154,10 @@ def _read_file(loading: _Loading, file: str, data: bytes) -> None:
         reason = _TOML_LINE.sub("", str(error)).strip()
         ctx.problem(where, f"expected valid TOML: {reason}")
         return
+    except RecursionError:
+        ctx.problem("(file)", "expected TOML of reasonable depth, found arrays or tables "
+                              "nested thousands deep")
+        return
     for name, value in document.items():
         reader = TABLE_READERS.get(name)
         if reader is not None:

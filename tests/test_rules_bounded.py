@@ -179,3 +179,13 @@ def test_a_last_check_past_the_budget_still_counts(tmp_path):
     gate = load_rule_set([gate_file(tmp_path, '{ field = "A", required = true }')]).gate("g")
     assert evaluate_gate(gate, record(A="a"), budget=0.0).passed
     assert evaluate_gate(gate, record(), budget=0.0).messages == ["A is missing"]
+
+
+def test_a_file_nested_thousands_deep_is_a_problem_not_a_crash(tmp_path) -> None:
+    from baton.rules import RuleFileError, load_rule_set
+
+    deep = tmp_path / "deep.toml"
+    deep.write_text("x = " + "[" * 5000 + "]" * 5000 + "\n")
+    with pytest.raises(RuleFileError) as raised:
+        load_rule_set([deep])
+    assert f"{deep}: (file): expected TOML of reasonable depth" in str(raised.value)
