@@ -10,7 +10,7 @@ imports, so the processes are forked from a *zygote* that imported Baton once: e
 fresh Baton process (its own connectors, sessions and SQLite connections) that begins at
 `baton.app.cli.main(...)`. Kills come in three kinds:
 
-    point   BATON_CRASH_AT=<named point> (engine/crashpoints.py), optionally after N passes
+    point   BATON_CRASH_AT=<named point> (core/faults.py), optionally after N passes
     timed   `baton run --once`, killed from outside at a random moment of its cycle
     loop    `baton run` (the real scheduler, 1 s intervals), killed after a random 0.3-1.5 s
 

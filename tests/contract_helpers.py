@@ -41,7 +41,7 @@ class ToolCase:
     violate: Callable[[Sandbox, str], None]  # move the record into a gate it fails
     marked: Callable[[Sandbox, str, str], list[str]]  # ids of the items bearing a marker
     # Sheets overwrites a note block instead of appending, so its find_written is always {}
-    # (connectors/sheets.py: "writing an action again after a crash is harmless").
+    # (connectors/sheets/: "writing an action again after a crash is harmless").
     finds_by_marker: bool = True
     inner_write_routes: tuple[str, ...] = field(default=())  # Asana: actions inside POST /batch
 
