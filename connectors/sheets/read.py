@@ -227,10 +227,10 @@ def _tabs(reply: Mapping[str, Any], what: str) -> dict[str, int]:
     tabs: dict[str, int] = {}
     for n, sheet in enumerate(sheets):
         properties = sheet.get("properties") if isinstance(sheet, dict) else None
-        title = properties.get("title") if isinstance(properties, dict) else None
-        if not isinstance(title, str):
+        if not isinstance(properties, dict) or not isinstance(properties.get("title"), str):
             raise PayloadError(f"{what}: `sheets[{n}].properties.title` missing")
-        sheet_id = properties.get("sheetId", 0)  # type: ignore[union-attr]
+        title: str = properties["title"]
+        sheet_id = properties.get("sheetId", 0)
         if not isinstance(sheet_id, int) or isinstance(sheet_id, bool):
             raise PayloadError(f"{what}: `sheets[{n}].properties.sheetId` is not a number")
         tabs[title] = sheet_id

@@ -6,6 +6,7 @@ the route classes (projects, tasks, stories, events, batch) -> AsanaEmulator (em
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
@@ -65,7 +66,7 @@ class AsanaState(Emulator):
                 self.default_actor = user.gid
             return user.gid
 
-    def add_custom_field(self, name: str, type_: str, options: list[str] = (), *,  # type: ignore[assignment]
+    def add_custom_field(self, name: str, type_: str, options: Sequence[str] = (), *,
                          precision: int = 0) -> str:
         colors = itertools.cycle(["green", "blue", "orange", "purple", "red", "yellow-green"])
         with self.lock:
@@ -78,7 +79,7 @@ class AsanaState(Emulator):
             self.custom_fields[cf.gid] = cf
             return cf.gid
 
-    def add_project(self, name: str, sections: list[str], custom_fields: list[str] = (),  # type: ignore[assignment]
+    def add_project(self, name: str, sections: list[str], custom_fields: Sequence[str] = (),
                     *, gid: str | None = None) -> str:
         with self.lock:
             project = Project(gid or self.new_gid(), name, created_at=self.clock.now())
