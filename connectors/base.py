@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import ClassVar
 
 from baton.core.actions import Action, ActionResult, Capabilities
-from baton.core.records import ChangeBatch, PageStream, Record, StatusChange
+from baton.core.records import ChangeBatch, FieldChange, PageStream, Record, StatusChange
 
 
 class Connector(ABC):
@@ -60,6 +60,14 @@ class Connector(ABC):
             return batch.cursor, batch.complete
 
         return PageStream(pages())
+
+    def field_history(self, record_ids: Sequence[str],
+                      since: datetime) -> Mapping[str, Sequence[FieldChange]]:
+        """Field value changes per record at or after `since`, oldest first, so a status the
+        record passed through between two polls is judged on the values it had then. A record
+        missing from the answer has no history to tell (the engine then judges current values
+        and says so); by default the tool keeps none."""
+        return {}
 
     def backfill_history(self, record_ids: Sequence[str],
                          since: datetime) -> Mapping[str, Sequence[StatusChange]]:

@@ -53,6 +53,18 @@ class StatusChange:
 
 
 @dataclass(frozen=True, slots=True)
+class FieldChange:
+    """One change of a field's value as the tool's history tells it: what lets Baton judge a
+    status the record has already left on the values it had then."""
+
+    record_id: str
+    field: str  # the name the record's `fields` use
+    old: Any
+    new: Any
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class ChangeBatch:
     """What one poll found: records changed since the cursor, and the cursor to store after."""
 

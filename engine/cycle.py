@@ -12,7 +12,7 @@ so the replay plans the same ledger keys.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 import structlog
@@ -23,11 +23,12 @@ from baton.core.records import Record
 from baton.core.errors import SourceError
 from baton.connectors.webhook import WebhookNotifier
 from baton.core.faults import crashpoint
-from baton.engine.planner import describe, plan_failure, plan_resolution
-from baton.engine.sla import escalate, start_and_meet
+from baton.engine.entries import Entry, fresh_entries, passed_through, with_values_at_entry
+from baton.engine.planner import LEDGER_REF, describe, ledger_ref, plan_failure, plan_resolution
+from baton.engine.sla import catch_up, escalate, start_and_meet
 from baton.engine.transitions import Observed, detect
 from baton.rules import RuleSet, evaluate_gate
-from baton.store import CycleWrite, Evaluation, LedgerEntry, StateStore
+from baton.store import CycleWrite, Evaluation, LedgerEntry, OpenViolation, StateStore
 
 log = structlog.get_logger()
 
@@ -77,12 +78,13 @@ def run_cycle(source_id: str, connector: Connector, store: StateStore, rules: Ru
                                        _earliest_since(candidates, known)) if candidates else {}
     observed = detect(candidates, known, history, now)
     fresh = _new_transitions(observed, store)
+    entries = _entries(source_id, observed, fresh, rules, connector)
 
     write = CycleWrite(source_id, batch.cursor, advance_cursor=batch.complete,
                        records=[o.record for o in observed],
                        status_since={o.record.id: o.status_since for o in observed if o.status_since})
     write.transitions = [t for o in observed for t in o.transitions if t.key in fresh]
-    _evaluate(source_id, observed, fresh, rules, store, write, connector.capabilities)
+    _evaluate(source_id, entries, rules, store, write, connector.capabilities, now)
     _advance_slas(source_id, rules, store, write, now, report)
     report.transitions = len(write.transitions)
     report.evaluations = len(write.evaluations)
@@ -133,34 +135,55 @@ def _new_transitions(observed: Sequence[Observed], store: StateStore) -> set[str
     return set(keys) - store.existing_transition_keys(keys)
 
 
-def _evaluate(source_id: str, observed: Sequence[Observed], fresh: set[str], rules: RuleSet,
-              store: StateStore, write: CycleWrite, capabilities: Capabilities) -> None:
-    """Gates run for the transition into the record's current status; earlier hops are history."""
-    entering = [(o.record, o.transitions[-1]) for o in observed
-                if o.transitions and o.transitions[-1].key in fresh]
-    open_violations = store.open_violations(source_id, [r.id for r, _ in entering])
+def _entries(source_id: str, observed: Sequence[Observed], fresh: set[str], rules: RuleSet,
+             connector: Connector) -> list[Entry]:
+    """Every fresh entry; a gated status the record already left is judged on the values of
+    that time where the tool's field history has them (engine.entries)."""
+    entries = fresh_entries(observed, fresh, lambda t: bool(
+        rules.gates_entering(source_id, t.to_status, t.from_status)))
+    ids, since = passed_through(entries)
+    if not ids or since is None:
+        return entries
+    return with_values_at_entry(entries, connector.field_history(ids, since))
+
+
+def _evaluate(source_id: str, entries: Sequence[Entry], rules: RuleSet, store: StateStore,
+              write: CycleWrite, capabilities: Capabilities, now: datetime) -> None:
+    """Gates run for every entry into their status, oldest first, also one the record has
+    already left (A→B→C between two polls: B's gate runs); only an entry the record is still in
+    may bounce it."""
+    open_violations = store.open_violations(source_id, list(dict.fromkeys(e.record.id for e in entries)))
     evaluations, opened, resolved, actions = [], [], [], []
-    for record, transition in entering:
+    for entry in sorted(entries, key=lambda e: e.transition.at):
+        record, transition = entry.record, entry.transition
         for gate in rules.gates_entering(source_id, transition.to_status, transition.from_status):
             result = evaluate_gate(gate, record)
             evaluations.append(Evaluation(
                 transition.key, source_id, record.id, gate.id, rules.version, result.passed,
                 [{"check": f.check_id, "field": f.field, "message": f.message} for f in result.failures],
-                result.values_seen))
-            previous = open_violations.get((record.id, gate.id))
+                result.values_seen, entry.basis))
+            previous = open_violations.pop((record.id, gate.id), None)
             if result.passed:
-                log.info("gate.passed", source=source_id, record=record.id, gate=gate.id)
+                log.info("gate.passed", source=source_id, record=record.id, gate=gate.id,
+                         basis=entry.basis or None)
                 if previous is not None:
                     resolved.append((record.id, gate.id, transition.key))
                     actions += [(a, transition.key) for a in plan_resolution(
                         record, gate, transition.key, previous, capabilities)]
                 continue
             log.info("gate.violation", source=source_id, record=record.id, gate=gate.id,
-                     failures=len(result.failures), rule_version=rules.version)
+                     failures=len(result.failures), rule_version=rules.version,
+                     basis=entry.basis or None)
             if previous is not None:
                 resolved.append((record.id, gate.id, transition.key))  # superseded by this one
             opened.append((record.id, gate.id, transition.key))
-            actions += [(a, transition.key) for a in plan_failure(record, gate, result, transition.key, previous)]
+            planned = plan_failure(record, gate, result, transition.key, previous,
+                                   still_there=entry.still_there)
+            actions += [(a, transition.key) for a in planned]
+            # A later entry of this cycle answers what this one is about to write.
+            open_violations[(record.id, gate.id)] = OpenViolation(
+                source_id, record.id, gate.id, transition.key, now,
+                [(a.key, a.kind.value, ledger_ref(a.key)) for a in planned])
     write.evaluations, write.opened, write.resolved, write.actions = evaluations, opened, resolved, actions
 
 
@@ -177,12 +200,14 @@ def _advance_slas(source_id: str, rules: RuleSet, store: StateStore, write: Cycl
     still_open = [t for t in ({t.key: t for t in open_timers} | started).values() if t.closed_at is None]
     if not started and not still_open:
         return
-    records = store.records_by_id(source_id, [t.record_id for t in still_open])
+    closed = [t for t in started.values() if t.closed_at is not None]
+    records = store.records_by_id(source_id, [t.record_id for t in [*still_open, *closed]])
     records.update({r.id: r for r in write.records})
+    late, late_actions = catch_up(slas, closed, records)
     escalated, actions = escalate(slas, still_open, records, now)
-    write.timers = list((started | {t.key: t for t in escalated}).values())
-    write.actions = [*write.actions, *actions]
-    report.sla_breaches = len({a.key for a, _ in actions})
+    write.timers = list((started | {t.key: t for t in [*late, *escalated]}).values())
+    write.actions = [*write.actions, *late_actions, *actions]
+    report.sla_breaches = len({a.key for a, _ in [*late_actions, *actions]})
 
 
 def _drop_superseded(bounces: list[LedgerEntry], statuses: dict[str, str | None],
@@ -228,6 +253,36 @@ def _flush_pending(source_id: str, pending: Sequence[LedgerEntry], connector: Co
 
 def _write(connector: Connector, notifier: WebhookNotifier | None, store: StateStore,
            actions: Sequence[Action], now: datetime, report: CycleReport) -> None:
+    """Write, then write what answers a write of this same cycle (a task failed and fixed
+    between two polls is created, then closed), once the remote id it answers is known."""
+    answers = [a for a in actions if (a.target or "").startswith(LEDGER_REF)]
+    _write_batch(connector, notifier, store, [a for a in actions if a not in answers], now, report)
+    if answers:
+        _write_batch(connector, notifier, store, _with_targets(answers, store, now, report),
+                     now, report)
+
+
+def _with_targets(answers: Sequence[Action], store: StateStore, now: datetime,
+                  report: CycleReport) -> list[Action]:
+    """Answers whose target is now written get its remote id; one whose target failed for good
+    fails too; one whose target is still pending waits for a later cycle."""
+    rows = {row.key: row for record_id in {a.record_id for a in answers}
+            for row in store.ledger_entries(record_id)}
+    ready, dead = [], []
+    for action in answers:
+        row = rows.get((action.target or "").removeprefix(LEDGER_REF))
+        if row is not None and row.state == "done" and row.remote_id:
+            ready.append(replace(action, target=row.remote_id))
+        elif row is None or row.state == "failed":
+            dead.append(ActionResult(action.key, False, error="what it answers was never written"))
+    if dead:
+        store.finish_actions(dead, now)
+        report.failed += len(dead)
+    return ready
+
+
+def _write_batch(connector: Connector, notifier: WebhookNotifier | None, store: StateStore,
+                 actions: Sequence[Action], now: datetime, report: CycleReport) -> None:
     if not actions:
         return
     store.mark_attempt([a.key for a in actions])

@@ -14,9 +14,18 @@ from baton.rules.templates import record_context
 from baton.store.models import OpenViolation
 
 
+LEDGER_REF = "ledger:"  # a `target` written in this very cycle: the ledger row's remote id, once known
+
+
+def ledger_ref(key: str) -> str:
+    return LEDGER_REF + key
+
+
 def plan_failure(record: Record, gate: Gate, result: GateResult, transition_key: str,
-                 open_violation: OpenViolation | None) -> list[Action]:
-    """Actions for a failed gate: message first, bounce last (so the message is there first)."""
+                 open_violation: OpenViolation | None, *, still_there: bool = True) -> list[Action]:
+    """Actions for a failed gate: message first, bounce last (so the message is there first).
+    An entry the record has already left (`still_there` false) gets its comment, task and
+    fields, never a bounce: the record is no longer in the status the gate guards."""
     spec = gate.on_fail
     context = failure_context(gate, record, result)
 
@@ -37,7 +46,7 @@ def plan_failure(record: Record, gate: Gate, result: GateResult, transition_key:
                               record_owner=record.owner or ""))
     for field_name, value in spec.set.items():
         actions.append(action(ActionKind.SET_FIELD, field=field_name, value=render(value, context)))
-    if spec.move_to:
+    if spec.move_to and still_there:
         actions.append(action(ActionKind.MOVE_STATUS, value=spec.move_to,
                               expected_status=gate.enters))
     return actions

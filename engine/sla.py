@@ -1,5 +1,8 @@
 """SLA timers: started by a transition, met by a later one, escalated once per step when late.
 
+Outcomes never depend on poll timing: a step that fell due before the timer closed fires even
+when the closing was seen only later (`catch_up`), marked late and without reassignment.
+
 Timers are measured from the true transition time (history), and checked on every cycle, also
 when nothing changed, so a breach is noticed while the record sits still. Each escalation step
 becomes a ledger action keyed by (timer, step): written once, across restarts.
@@ -32,8 +35,9 @@ def start_and_meet(slas: Sequence[SlaRule], transitions: Sequence[Transition],
     """Timers changed by this cycle's transitions, in time order (a hop can start and meet one).
 
     `failed` holds (transition key, gate id) of gates that failed on entry: an SLA with
-    `after_gate` does not start for those. A hop the record already left between two polls was
-    not gated (its fields then are unknown), so it starts the timer.
+    `after_gate` does not start for those. Every entry is gated, also a hop the record already
+    left between two polls (engine.entries), so the timer starts on the same entries the gate
+    passed, whatever the poll timing.
     """
     by_record: dict[str, list[SlaTimer]] = {}
     for timer in open_timers:
@@ -90,10 +94,54 @@ def escalate(slas: Sequence[SlaRule], timers: Sequence[SlaTimer], records: Mappi
     return changed, actions
 
 
+def catch_up(slas: Sequence[SlaRule], timers: Sequence[SlaTimer], records: Mapping[str, Record]
+             ) -> tuple[list[SlaTimer], list[tuple[Action, str]]]:
+    """Timers closed this cycle (met, or left) fire the steps that fell due before they closed
+    and no poll saw: a breach does not depend on when Baton looked (a contact at 5:01 against a
+    5-minute SLA, seen at the next poll or after a restart, still escalates). Those steps are
+    marked late in their text; a reassignment is left out, the record having moved on."""
+    rules = {s.id: s for s in slas}
+    changed, actions = [], []
+    for timer in timers:
+        rule = rules.get(timer.sla_id)
+        closed = timer.closed_at
+        if rule is None or closed is None:
+            continue
+        fired = timer.steps_fired
+        for index, step in enumerate(rule.steps[fired:], start=fired):
+            due = add_time(timer.started_at, step.after, rule.calendar)
+            if due >= closed:
+                break
+            record = records.get(timer.record_id)
+            if record is not None:
+                actions += [(a, timer.transition_key)
+                            for a in _step_actions(rule, step, index, timer, record, late=due)]
+            fired = index + 1
+            log.warning("sla.breach", sla=rule.id, source=timer.source, record=timer.record_id,
+                        step=index + 1, deadline=timer.deadline.isoformat(), late=True)
+        breached = timer.breached or closed > timer.deadline
+        if fired != timer.steps_fired or breached != timer.breached:
+            changed.append(replace(timer, steps_fired=fired, breached=breached))
+    return changed, actions
+
+
+def _late_note(timer: SlaTimer, due: datetime) -> str:
+    closed = timer.closed_at or due
+    what = "reached the SLA's target" if timer.met_at is not None else "left the status"
+    return (f"(Late: this step was due at {due:%Y-%m-%d %H:%M:%S} UTC; the record {what} at "
+            f"{closed:%Y-%m-%d %H:%M:%S} UTC, before Baton's next poll saw the breach.)")
+
+
 def _step_actions(rule: SlaRule, step: EscalationStep, index: int, timer: SlaTimer,
-                  record: Record) -> list[Action]:
+                  record: Record, late: datetime | None = None) -> list[Action]:
+    """The step's write-backs; `late` (when it was due) marks a step fired after the timer
+    closed: its texts say so and it reassigns nobody."""
     context = {**record_context(record), "sla": rule.id, "deadline": timer.deadline.isoformat(),
                "started": timer.started_at.isoformat(), "step": index + 1}
+    note = "" if late is None else _late_note(timer, late)
+
+    def marked(text: str) -> str:
+        return f"{text}\n{note}" if note else text
 
     def action(kind: ActionKind, text: str = "", subject: str = "", **fields: Any) -> Action:
         return Action(key=stable_key(timer.key, index, kind.value), kind=kind, source=timer.source,
@@ -102,16 +150,16 @@ def _step_actions(rule: SlaRule, step: EscalationStep, index: int, timer: SlaTim
 
     out = []
     if step.comment:
-        out.append(action(ActionKind.COMMENT, text=render(step.comment, context)))
+        out.append(action(ActionKind.COMMENT, text=marked(render(step.comment, context))))
     if step.task:
         out.append(action(ActionKind.TASK, subject=render(step.task.subject, context),
-                          text=render(step.task.body, context), assignee=step.task.owner,
+                          text=marked(render(step.task.body, context)), assignee=step.task.owner,
                           record_owner=record.owner or ""))
-    if step.reassign:
+    if step.reassign and late is None:
         out.append(action(ActionKind.REASSIGN, assignee=_owner(step.reassign),
                           record_owner=record.owner or ""))
     if step.notify:
-        out.append(action(ActionKind.NOTIFY, text=render(step.notify_text, context),
+        out.append(action(ActionKind.NOTIFY, text=marked(render(step.notify_text, context)),
                           webhook_env=step.notify))
     return out
 

@@ -4,13 +4,21 @@ Working hours are local wall-clock times in the team's time zone; each day's win
 UTC with *that day's* offset, and durations are added in UTC. So a daylight-saving change moves
 the window's UTC position (as it should: the team still starts at 9:00) but never stretches or
 shrinks the time counted.
+
+Holidays are explicit dates, a country's (and subdivision's) public holidays from the
+well-kept `holidays` package, or both: `country = "US"`, `subdivision = "CA"` keeps a
+4-business-hour SLA from breaching over Thanksgiving and the day after.
 """
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
+from typing import Any
 from zoneinfo import ZoneInfo
+
+import holidays as holiday_sets
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _MAX_DAYS = 3660  # a deadline ten years out is a configuration error, not a loop
@@ -23,14 +31,21 @@ class BusinessCalendar:
     days: frozenset[int]  # 0 = Monday
     opens: time
     closes: time
-    holidays: frozenset[date] = frozenset()
+    holidays: frozenset[date] = frozenset()  # explicit dates, besides the named set
+    country: str | None = None  # a public-holiday set of the `holidays` package: "US", "DE"
+    subdivision: str | None = None  # its state / province: "CA", "BY"
+
+    def is_holiday(self, day: date) -> bool:
+        """An explicit date, or a public holiday of the named country (and subdivision)."""
+        return day in self.holidays or (
+            self.country is not None and day in named_holidays(self.country, self.subdivision))
 
     def windows(self, start: datetime) -> Iterator[tuple[datetime, datetime]]:
         """Working windows in UTC, from the one containing `start` onwards."""
         local_day = start.astimezone(self.zone).date()
         for offset in range(_MAX_DAYS):
             day = local_day + timedelta(days=offset)
-            if day.weekday() not in self.days or day in self.holidays:
+            if day.weekday() not in self.days or self.is_holiday(day):
                 continue
             opens = datetime.combine(day, self.opens, self.zone).astimezone(UTC)
             closes = datetime.combine(day, self.closes, self.zone).astimezone(UTC)
@@ -57,6 +72,19 @@ class BusinessCalendar:
                 break
             total += min(closes, end) - opens
         return total
+
+
+@lru_cache(maxsize=64)
+def named_holidays(country: str, subdivision: str | None) -> Any:
+    """The public holidays of a country (subdivision), every year on demand (`holidays`
+    expands a year the first time a date in it is asked for)."""
+    return holiday_sets.country_holidays(country, subdiv=subdivision)
+
+
+def holiday_regions() -> dict[str, list[str]]:
+    """Country codes the `holidays` package knows, each with its subdivision codes."""
+    return {code: list(subdivisions)
+            for code, subdivisions in holiday_sets.list_supported_countries().items()}
 
 
 def add_time(start: datetime, duration: timedelta, calendar: BusinessCalendar | None) -> datetime:

@@ -16,7 +16,7 @@ from pydantic import AfterValidator, Field, model_validator
 from baton.core.owners import OwnerRef
 
 from .build import Build, NonEmpty, Spec
-from .business_hours import WEEKDAYS, BusinessCalendar, parse_duration
+from .business_hours import WEEKDAYS, BusinessCalendar, holiday_regions, parse_duration
 from .errors import found
 from .sla import DEFAULT_NOTIFY_TEXT, DEFAULT_SLA_TASK_BODY, EscalationStep, SlaRule
 from .tasks import TaskSpec
@@ -71,6 +71,13 @@ def _holiday(value: Any) -> date:
     raise ValueError(f"expected YYYY-MM-DD, found {found(value)}")
 
 
+def _country(value: str) -> str:
+    if value not in holiday_regions():
+        raise ValueError("expected a country code the holidays package knows, like 'US', 'DE' or "
+                         f"'GB', found {found(value)}")
+    return value
+
+
 def _duration(value: str) -> str:
     parse_duration(value)  # raises ValueError("expected a duration like '5m', …")
     return value
@@ -91,13 +98,30 @@ class CalendarSpec(Spec):
     days: list[Annotated[str, AfterValidator(_weekday)]] = Field(list(WEEKDAYS[:5]), min_length=1)
     hours: Annotated[str, AfterValidator(_hours)] = "09:00-17:00"
     holidays: list[Annotated[Any, AfterValidator(_holiday)]] = []
+    # a public-holiday set of the `holidays` package, besides the explicit dates
+    country: Annotated[str, AfterValidator(_country)] | None = None
+    subdivision: NonEmpty | None = None
     description: str = ""
+
+    @model_validator(mode="after")
+    def _known_subdivision(self) -> CalendarSpec:
+        if self.subdivision is None:
+            return self
+        if self.country is None:
+            raise ValueError("expected `country` next to `subdivision` (the subdivision of which "
+                             f"country?), found subdivision {found(self.subdivision)} alone")
+        known = holiday_regions()[self.country]
+        if self.subdivision not in known:
+            raise ValueError(f"expected a subdivision of {self.country} the holidays package "
+                             f"knows ({', '.join(known[:12])}{', …' if len(known) > 12 else ''}), "
+                             f"found {found(self.subdivision)}")
+        return self
 
     def build(self, ctx: Build, name: str) -> BusinessCalendar:
         opens, closes = window(self.hours)
         return BusinessCalendar(name, ZoneInfo(self.timezone),
                                 frozenset(WEEKDAYS.index(day) for day in self.days), opens, closes,
-                                frozenset(self.holidays))
+                                frozenset(self.holidays), self.country, self.subdivision)
 
 
 class StepTaskSpec(Spec):

@@ -4,7 +4,9 @@
     timezone = "America/New_York"
     days = ["mon", "tue", "wed", "thu", "fri"]
     hours = "09:00-17:00"
-    holidays = ["2026-12-25"]
+    holidays = ["2026-12-24"]             # explicit dates, and/or
+    country = "US"                        # a country's public holidays (the `holidays` package)
+    subdivision = "NY"                    # optional: its state / province
 
     [[sla]]
     id = "speed-to-lead"

@@ -28,6 +28,9 @@ class Evaluation:
     passed: bool
     failures: Sequence[Mapping[str, Any]]
     values: Mapping[str, Any]
+    # "" : the record as it is, in the gated status; else which values a passed-through entry
+    # was judged on ("values as of <time> from history", "current values; the record had moved on")
+    basis: str = ""
 
 
 @dataclass(frozen=True, slots=True)

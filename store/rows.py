@@ -70,6 +70,7 @@ class EvaluationRow:
     failures: Sequence[Mapping[str, Any]]  # each {"check", "field", "message", ...}
     values: Mapping[str, Any]
     evaluated_at: datetime
+    basis: str = ""  # see store.models.Evaluation
 
     @classmethod
     def from_row(cls, row: Any) -> EvaluationRow:
@@ -77,7 +78,8 @@ class EvaluationRow:
         return cls(row.id, row.transition_key, row.source, row.record_id, row.gate_id,
                    row.rule_version, bool(row.passed),
                    tuple(f for f in failures if isinstance(f, dict)) if isinstance(failures, list)
-                   else (), _json(row.values_json, {}), row.evaluated_at)
+                   else (), _json(row.values_json, {}), row.evaluated_at,
+                   getattr(row, "values_basis", "") or "")
 
 
 @dataclass(frozen=True, slots=True)

@@ -155,7 +155,7 @@ INVALID = [
     ('[calendar.sdr]\nholidays = ["xmas"]\n', "calendar.sdr.holidays[1]",
      "expected YYYY-MM-DD, found 'xmas'"),
     ('[calendar.sdr]\ncolour = 1\n', "calendar.sdr.colour",
-     "unknown key; expected one of: timezone, days, hours, holidays, description"),
+     "unknown key; expected one of: timezone, days, hours, holidays, country, subdivision, description"),
     ('[[sla]]\nid = "s"\nsource = "x"\nstarts = "MQL"\nreach = ["W"]\nwithin = "5 minutes"\n',
      "sla[s].within", "expected a duration like '5m', '4h', '2d' or '1h30m', found '5 minutes'"),
     ('[[sla]]\nid = "s"\nsource = "x"\nstarts = "MQL"\nwithin = "5m"\n', "sla[s].reach",

@@ -9,7 +9,7 @@ from baton.connectors.base import Connector
 from baton.connectors.capabilities import CAPABILITIES
 from baton.core.actions import Action, ActionResult
 from baton.core.config import AsanaSource
-from baton.core.records import ChangeBatch, StatusChange
+from baton.core.records import ChangeBatch, FieldChange, StatusChange
 
 from .client import AsanaWorkspace
 from .project import AsanaProject
@@ -53,6 +53,10 @@ class AsanaConnector(Connector):
                          since: datetime) -> Mapping[str, Sequence[StatusChange]]:
         """Every task's stories, for `baton backfill`."""
         return self._reader.status_history(record_ids, since, again=True)
+
+    def field_history(self, record_ids: Sequence[str],
+                      since: datetime) -> Mapping[str, Sequence[FieldChange]]:
+        return self._reader.field_history(record_ids, since)
 
     def write_back(self, actions: Sequence[Action]) -> Sequence[ActionResult]:
         return self._writer.write_back(actions)

@@ -6,7 +6,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from baton.core.errors import SourceError
+from baton.core.errors import PayloadError, SourceError
+from baton.core.records import FieldChange
 from baton.core.keys import IDEMPOTENCY_TAG, idempotency_marker
 
 TEXT_FIELD_MAX = 1024  # characters in a text custom field
@@ -22,6 +23,9 @@ TASK_FIELDS = ",".join([
 HISTORY_FIELDS = [
     "created_at", "resource_subtype", "old_section.name", "new_section.name",
     "custom_field.name", "old_enum_value.name", "new_enum_value.name",
+    # other custom fields' changes: the values a task had when it passed through a status
+    "custom_field.resource_subtype", "old_text_value", "new_text_value", "old_number_value",
+    "new_number_value",
 ]
 MARKER_FIELDS = ["type", "resource_subtype", "text"]
 SUBTASK_FIELDS = ["name", "notes", "completed"]
@@ -55,6 +59,40 @@ def normalize_custom_field(cf: Mapping[str, Any]) -> Any:
     if kind == "people":
         return [p.get("name") or p.get("gid") for p in cf.get("people_value") or [] if p]
     return cf.get("display_value")
+
+
+def field_change(gid: str, story: Mapping[str, Any]) -> FieldChange | None:
+    """A text / number / enum custom-field story as a change of the Record field of that name,
+    values normalized as `normalize_custom_field` does; `at` is the story's raw `created_at`
+    (the reader parses it)."""
+    subtype = story.get("resource_subtype")
+    field = story.get("custom_field") or {}
+    name = field.get("name") if isinstance(field, dict) else None
+    if not isinstance(name, str) or not name or not story.get("created_at"):
+        return None
+    if subtype == "text_custom_field_changed":
+        old, new = story.get("old_text_value") or None, story.get("new_text_value") or None
+    elif subtype == "number_custom_field_changed":
+        old, new = _number(story.get("old_number_value")), _number(story.get("new_number_value"))
+    elif subtype == "enum_custom_field_changed":
+        old, new = (_option(story.get("old_enum_value"), gid),
+                    _option(story.get("new_enum_value"), gid))
+    else:
+        return None
+    return FieldChange(gid, name, old, new, story["created_at"])
+
+
+def _number(value: Any) -> Any:
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def _option(value: Any, gid: str) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise PayloadError(f"Asana story of task {gid}: an enum value is not an object")
+    name = value.get("name")
+    return name if isinstance(name, str) else None
 
 
 def encode_value(field: Mapping[str, Any], value: Any) -> Any:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -30,11 +31,11 @@ import structlog
 
 from baton.core.config import AsanaSource
 from baton.core.errors import PayloadError, TransientError
-from baton.core.records import ChangeBatch, Record, StatusChange, TimeSource
+from baton.core.records import ChangeBatch, FieldChange, Record, StatusChange, TimeSource
 
 from .client import BATCH_SIZE, SyncExpired, object_list
 from .cursor import FULL_SWEEP_EVERY, AsanaCursor, iso, parse_time
-from .fields import HISTORY_FIELDS, STATUS_STORIES, TASK_FIELDS, normalize_custom_field
+from .fields import HISTORY_FIELDS, STATUS_STORIES, TASK_FIELDS, field_change, normalize_custom_field
 from .project import AsanaProject, chunks
 
 log = structlog.get_logger()
@@ -62,6 +63,8 @@ class ProjectReader:
         self._log = log.bind(source=source.id)
         # tasks whose stories this poll already handed over: asked again, they cost nothing
         self._told: set[str] = set()
+        # custom-field changes read from those same stories, for `field_history`
+        self._field_changes: dict[str, list[FieldChange]] = {}
 
     # -- changes
 
@@ -72,6 +75,7 @@ class ProjectReader:
     def _fetch(self, cursor: str | None, now: datetime) -> ChangeBatch:
         calls_before = self.project.total_calls()
         self._told.clear()
+        self._field_changes.clear()
         state = AsanaCursor.load(cursor)
         tasks: dict[str, Task] = {}
         hinted: set[str] = set()
@@ -273,14 +277,28 @@ class ProjectReader:
             sections = set(self.project.sections().values()) if self.by_section else set()
             stories_of = self.project.read_lists(wanted, "stories", HISTORY_FIELDS)
             for gid, stories in stories_of.items():
-                changes = []
+                changes, fields = [], []
                 for story in sorted(stories, key=lambda s: str(s.get("created_at") or "")):
                     change = self._status_change(gid, story, sections)
                     if change and (since is None or change.at >= since):
                         changes.append(change)
+                    field = field_change(gid, story)
+                    if field is not None:
+                        fields.append(replace(field, at=_time(field.at, gid)))
                 history[gid] = changes
+                self._field_changes[gid] = fields
         self._told.update(wanted)
         return history
+
+    def field_history(self, record_ids: Sequence[str],
+                      since: datetime) -> Mapping[str, Sequence[FieldChange]]:
+        """Custom-field changes (text, number, enum) at or after `since`, from the stories this
+        poll read for the status history (a task not read yet costs one batch call per 10)."""
+        missing = [gid for gid in dict.fromkeys(record_ids) if gid not in self._field_changes]
+        if missing:
+            self.status_history(missing, None, again=True)
+        return {gid: [c for c in self._field_changes.get(gid, []) if c.at >= since]
+                for gid in record_ids}
 
     def _status_change(self, gid: str, story: Mapping[str, Any],
                        sections: set[str]) -> StatusChange | None:
