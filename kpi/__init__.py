@@ -16,6 +16,9 @@ _HOME = {
     "KpiInputs": "model",
     "KpiReport": "model",
     "KpiValue": "model",
+    "OwnerChange": "model",
+    "interpolated": "stats",
+    "render_scorecard": "scorecard",
     "Period": "model",
     "RecordSnapshot": "model",
     "SlaOutcome": "model",
@@ -52,5 +55,6 @@ __all__ = [
     "GateEvaluation", "KpiDefinition", "KpiInputs", "KpiReport", "KpiValue", "Period", "RecordSnapshot", "SlaOutcome", "audit_sample",
     "compute_kpis", "definitions_markdown", "evaluations_from_rows", "handoff_map", "iso_week",
     "nearest_rank", "parse_due", "records_from_rows", "render_audit", "render_csv",
+    "OwnerChange", "interpolated", "render_scorecard",
     "load_inputs", "render_html", "render_json", "render_table", "rows_for_sheet", "sla_outcomes_from_timers",
 ]

@@ -55,9 +55,9 @@ def audit_sample(evaluations: Sequence[GateEvaluation], transitions: Iterable[Tr
     for index in chosen:
         e = in_period[index]
         key = (e.source, e.record_id)
-        t = by_key.get(e.transition_key)
-        move = (f"{t.from_status} → {t.to_status}" if t and t.from_status else
-                (f"→ {t.to_status}" if t else ""))
+        entered = by_key.get(e.transition_key)
+        move = (f"{entered.from_status} → {entered.to_status}" if entered and entered.from_status
+                else (f"→ {entered.to_status}" if entered else ""))
         following = next((m for m in moves.get(key, ()) if m > e.at), None)
         started = [o for o in timers.get(key, ())
                    if (o.transition_key == e.transition_key if o.transition_key and e.transition_key

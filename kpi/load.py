@@ -39,10 +39,13 @@ def load_inputs(store: StateStore, workflows: Mapping[str, Sequence[str]], setti
         evaluation_rows.extend(store.evaluations(source))
         timers.extend(store.timers(source))
         delivery = settings.delivery.get(source)
-        records.extend(snapshots(store.stored_records(source), delivery.due_field if delivery else ""))
+        records.extend(snapshots(store.stored_records(source), delivery.due_field if delivery else "",
+                                 settings.segment_fields))
+    # The store keeps each record's current owner only, no owner history: routing and rep delay
+    # stay n/a and the report says why (owner_changes None), rather than guess from today's owner.
     return KpiInputs(transitions, gate_evaluations(evaluation_rows, transitions),
                      sla_outcomes_from_timers(timers), dict(workflows), records,
-                     as_of or cut)
+                     as_of or cut, owner_changes=None)
 
 
 def gate_evaluations(rows: Iterable[EvaluationRow],
@@ -57,8 +60,22 @@ def gate_evaluations(rows: Iterable[EvaluationRow],
         transition_key=row.transition_key, rule_version=row.rule_version) for row in rows]
 
 
-def snapshots(rows: Iterable[StoredRecord], due_field: str = "") -> list[RecordSnapshot]:
+def snapshots(rows: Iterable[StoredRecord], due_field: str = "",
+              segment_fields: Sequence[str] = ()) -> list[RecordSnapshot]:
     """Stored records as report snapshots; an unreadable due date is None."""
     return [RecordSnapshot(row.source, row.record_id, row.name or "", row.owner,
-                           parse_due(row.fields.get(due_field)) if due_field else None)
+                           parse_due(row.fields.get(due_field)) if due_field else None,
+                           row.url or "",
+                           {f: _segment(row.fields.get(f)) for f in segment_fields})
             for row in rows]
+
+
+def _segment(value: object) -> str:
+    """A segment field's value as text: a picklist or text as is, a list joined, None empty."""
+    if value is None:
+        return ""
+    if isinstance(value, list | tuple):
+        return ", ".join(str(v) for v in value)
+    if isinstance(value, dict):
+        return str(value.get("name") or value.get("display_value") or "")
+    return str(value)

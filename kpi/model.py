@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
+from baton.core.kpi_settings import KpiSettings
 from baton.store.models import SlaTimer
 from baton.core.records import Transition
 
@@ -164,6 +165,19 @@ class RecordSnapshot:
     name: str = ""
     owner: str | None = None
     due: datetime | None = None  # due at or before this instant (a date: the last instant of that UTC day)
+    url: str = ""  # the record in its tool, when the connector stored one
+    segments: Mapping[str, str] = field(default_factory=dict)  # segment field -> value
+
+
+@dataclass(frozen=True, slots=True)
+class OwnerChange:
+    """A lead's owner from `at` on; `person` False for a queue (Salesforce ids 00G…)."""
+
+    source: str
+    record_id: str
+    at: datetime
+    owner: str
+    person: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,6 +191,8 @@ class KpiInputs:
     workflows: Mapping[str, Sequence[str]] = field(default_factory=dict)
     records: Sequence[RecordSnapshot] = ()
     as_of: datetime | None = None  # when the data was read; None: the period's end
+    # Owner history (routing delay); None: the store keeps none, only each record's current owner.
+    owner_changes: Sequence[OwnerChange] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,6 +208,47 @@ class KpiValue:
 
 
 @dataclass(frozen=True, slots=True)
+class BurndownWeek:
+    """Violations (a failed gate entry until a passing re-entry of the same gate) in one week:
+    opened, resolved, and open at the week's end by age."""
+
+    week: str
+    opened: int
+    resolved: int
+    open_by_age: tuple[tuple[str, int], ...]  # ("under 1 week", 3), ("1-4 weeks", 1), ...
+
+
+@dataclass(frozen=True, slots=True)
+class RuleChange:
+    """The first gate verdict under a rule version: where a trend line gets a marker."""
+
+    at: datetime
+    week: str
+    rule_version: str
+
+
+@dataclass(frozen=True, slots=True)
+class BreakdownValue:
+    """One KPI for the records of one owner or one segment value, for the period."""
+
+    dimension: str  # "owner" or a segment field
+    segment: str  # the owner / the field's value; "(none)" when empty
+    kpi: str
+    value: float | None
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class RecordLink:
+    """A record behind a number: what the scorecard links to."""
+
+    source: str
+    record_id: str
+    name: str
+    url: str
+
+
+@dataclass(frozen=True, slots=True)
 class KpiReport:
     period: Period
     as_of: datetime
@@ -199,6 +256,14 @@ class KpiReport:
     values: tuple[KpiValue, ...]
     notes: tuple[str, ...] = ()  # what was left out and why
     workflows: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (source, ordered statuses)
+    previous: tuple[KpiValue, ...] = ()  # the headline KPIs for the period before, same length
+    previous_period: Period | None = None
+    burndown: tuple[BurndownWeek, ...] = ()
+    rule_changes: tuple[RuleChange, ...] = ()
+    breakdowns: tuple[BreakdownValue, ...] = ()
+    labels: tuple[tuple[str, str, str], ...] = ()  # (source, group, human label) of check groups
+    behind: tuple[tuple[str, str, str, tuple[RecordLink, ...]], ...] = ()  # (kpi, source, group, records)
+    settings: KpiSettings | None = field(default=None, compare=False)  # targets, bands, segments
     _index: dict[tuple[str, str, str], list[KpiValue]] = field(
         default_factory=dict, init=False, repr=False, compare=False)
 
@@ -218,6 +283,18 @@ class KpiReport:
     def groups(self, kpi: str) -> list[tuple[str, str]]:
         """(source, group) pairs that have a period value for a KPI, in report order."""
         return [(v.source, v.group) for v in self.values if v.kpi == kpi and v.bucket == "period"]
+
+    def previous_value(self, kpi: str, group: str = "all",
+                       source: str | None = None) -> KpiValue | None:
+        return next((v for v in self.previous if v.kpi == kpi and v.group == group
+                     and (source is None or v.source == source)), None)
+
+    def label(self, source: str, group: str) -> str:
+        return next((text for s, g, text in self.labels if s == source and g == group), group)
+
+    def records_behind(self, kpi: str, source: str, group: str) -> tuple[RecordLink, ...]:
+        return next((links for k, s, g, links in self.behind
+                     if (k, s, g) == (kpi, source, group)), ())
 
     def series(self, kpi: str, group: str = "all", source: str | None = None) -> list[KpiValue]:
         """The weekly values of one KPI group, one per week of the period, in order."""

@@ -3,11 +3,10 @@ SLA timers and the lead funnel, turned into `Observation`s (the shared rules are
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from collections import defaultdict
 
-from .context import Context, hours, minutes, start_known
-from .model import GateEvaluation, utc
+from .context import Context, hours, start_known
+from .model import CheckFailure, GateEvaluation, utc
 from .stats import ALL, Observation
 
 
@@ -38,11 +37,75 @@ def observe_first_pass(ctx: Context) -> list[Observation]:
     return found
 
 
+def check_group(gate_id: str, failure: CheckFailure) -> str:
+    """A check's group: "gate: check id" (the message holds the bad value, the id does not)."""
+    return f"{gate_id}: {failure.check or failure.describe()}"
+
+
+def check_label(failure: CheckFailure) -> str:
+    """A check in words without the value that failed it: 'Email: wrong format'."""
+    kind = failure.check.rsplit(".", 1)[-1] if failure.check else ""
+    words = _KIND_WORDS.get(kind, kind or failure.describe())
+    return f"{failure.field}: {words}" if failure.field else words
+
+
+_KIND_WORDS = {
+    "required": "missing", "pattern": "wrong format", "allowed": "not an allowed value",
+    "taxonomy": "not in the taxonomy", "length": "wrong length", "is_true": "not checked",
+    "date_order": "dates out of order", "naming": "name off the template",
+    "utm": "UTM parameters wrong", "expr": "rule expression failed",
+}
+
+
 def observe_check_failures(ctx: Context) -> list[Observation]:
+    """One observation per gate entry per check it failed (a check failing twice in one entry
+    counts once)."""
     found = []
     for e in ctx.memo(_ordered_evaluations):
-        for failure in dict.fromkeys(f.describe() for f in e.failures):
-            found.append(Observation(e.source, f"{e.gate_id}: {failure}", e.at, 1.0, e.record_id))
+        for group in dict.fromkeys(check_group(e.gate_id, f) for f in e.failures):
+            found.append(Observation(e.source, group, e.at, 1.0, e.record_id))
+    return found
+
+
+def observe_check_shares(ctx: Context) -> list[Observation]:
+    """For every check that failed at least once in a gate, every entry of that gate: 1 when the
+    check blocked it, 0 when not, so the share is "of the gate's entries, how many it blocked"."""
+    checks: dict[tuple[str, str], set[str]] = defaultdict(set)
+    evaluations = ctx.memo(_ordered_evaluations)
+    for e in evaluations:
+        checks[(e.source, e.gate_id)].update(check_group(e.gate_id, f) for f in e.failures)
+    found: list[Observation] = []
+    for e in evaluations:
+        failed = {check_group(e.gate_id, f) for f in e.failures}
+        found.extend(Observation(e.source, group, e.at, 1.0 if group in failed else 0.0,
+                                 e.record_id)
+                     for group in sorted(checks.get((e.source, e.gate_id), ())))
+    return found
+
+
+def observe_gate_rework(ctx: Context) -> list[Observation]:
+    """Per gate: each entry (0) and each backward move out of the gate's status to an earlier
+    status of the workflow (1), per record; the gate's status is the one its verdicts judged."""
+    status_of: dict[tuple[str, str], str] = {}
+    by_key = {t.key: t for log in ctx.by_record.values() for t in log}
+    for e in ctx.memo(_ordered_evaluations):
+        judged = by_key.get(e.transition_key)
+        if judged is not None:
+            status_of.setdefault((e.source, e.gate_id), judged.to_status)
+    found = [Observation(e.source, e.gate_id, e.at, 0.0, e.record_id)
+             for e in ctx.memo(_ordered_evaluations) if (e.source, e.gate_id) in status_of]
+    gates_of: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for (source, gate), status in status_of.items():
+        gates_of[(source, status)].append(gate)
+    for (source, record_id), log in ctx.by_record.items():
+        order = {status: i for i, status in enumerate(ctx.inputs.workflows.get(source, ()))}
+        for t in log:
+            gates = gates_of.get((source, t.from_status or ""))
+            if not gates or t.from_status not in order or t.to_status not in order:
+                continue
+            if order[t.to_status] < order[t.from_status]:
+                found.extend(Observation(source, gate, utc(t.at), 1.0, record_id)
+                             for gate in gates)
     return found
 
 
@@ -149,88 +212,3 @@ def observe_sla(ctx: Context) -> list[Observation]:
     ctx.note("sla_compliance.cancelled", cancelled,
              "SLA compliance: timers cancelled because the record left the status, excluded: {n}")
     return found
-
-
-# -- the lead funnel -------------------------------------------------------------------------
-
-@dataclass(frozen=True, slots=True)
-class _Lead:
-    record_id: str
-    mql_at: datetime | None  # first known entry into MQL
-    touch_at: datetime | None  # first entry into an accepted status after it
-    accepted: bool | None  # first decision after MQL: True accepted, False rejected, None pending
-    reached_sql: bool
-    sql_at: datetime | None  # first known entry into SQL
-    reached_opportunity_after_sql: bool
-
-
-def _leads(ctx: Context) -> list[_Lead]:
-    lead = ctx.settings.lead
-    accepted = set(lead.accepted) | {lead.sql, lead.opportunity}
-    found, unknown = [], 0
-    for (source, record_id), log in sorted(ctx.by_record.items()):
-        if source != lead.source:
-            continue
-        mql = next((t for t in log if t.to_status == lead.mql), None)
-        if mql is not None and not start_known(mql):
-            unknown += utc(mql.at) in ctx.period
-            mql = None
-        mql_at = utc(mql.at) if mql else None
-        after = [t for t in log if mql_at is not None and utc(t.at) > mql_at]
-        touch = next((t for t in after if t.to_status in lead.accepted), None)
-        decision = next((t.to_status in accepted for t in after
-                         if t.to_status in accepted or t.to_status in lead.rejected), None)
-        sql = next((t for t in log if t.to_status == lead.sql and start_known(t)), None)
-        sql_at = utc(sql.at) if sql else None
-        found.append(_Lead(
-            record_id, mql_at, utc(touch.at) if touch else None, decision,
-            any(t.to_status in (lead.sql, lead.opportunity) for t in after),
-            sql_at,
-            sql_at is not None and any(t.to_status == lead.opportunity and utc(t.at) > sql_at
-                                       for t in log)))
-    ctx.note("lead.unknown", unknown,
-             "lead funnel: leads first seen already at MQL (entry time unknown), excluded: {n}")
-    return found
-
-
-def observe_speed_to_lead(ctx: Context) -> list[Observation]:
-    source = ctx.settings.lead.source
-    return [Observation(source, ALL, lead.mql_at, minutes(lead.touch_at - lead.mql_at),
-                        lead.record_id)
-            for lead in ctx.memo(_leads) if lead.mql_at and lead.touch_at]
-
-
-def observe_within_target(ctx: Context) -> list[Observation]:
-    source = ctx.settings.lead.source
-    target = timedelta(minutes=ctx.settings.lead.speed_to_lead_target_minutes)
-    found = []
-    for lead in ctx.memo(_leads):
-        if lead.mql_at is None:
-            continue
-        if lead.touch_at is not None:
-            hit = lead.touch_at - lead.mql_at <= target
-        elif ctx.as_of - lead.mql_at > target:
-            hit = False  # never touched and the window has passed: a miss
-        else:
-            continue  # the window is still open
-        found.append(Observation(source, ALL, lead.mql_at, 1.0 if hit else 0.0, lead.record_id))
-    return found
-
-
-def observe_acceptance(ctx: Context) -> list[Observation]:
-    source = ctx.settings.lead.source
-    return [Observation(source, ALL, lead.mql_at, 1.0 if lead.accepted else 0.0, lead.record_id)
-            for lead in ctx.memo(_leads) if lead.mql_at and lead.accepted is not None]
-
-
-def observe_mql_to_sql(ctx: Context) -> list[Observation]:
-    source = ctx.settings.lead.source
-    return [Observation(source, ALL, lead.mql_at, 1.0 if lead.reached_sql else 0.0, lead.record_id)
-            for lead in ctx.memo(_leads) if lead.mql_at]
-
-
-def observe_sql_to_opportunity(ctx: Context) -> list[Observation]:
-    source = ctx.settings.lead.source
-    return [Observation(source, ALL, lead.sql_at,
-                        1.0 if lead.reached_opportunity_after_sql else 0.0, lead.record_id)
-            for lead in ctx.memo(_leads) if lead.sql_at]

@@ -1,8 +1,7 @@
 """Renderers for a `KpiReport`: terminal table, JSON, CSV, the HTML scorecard, Sheet rows.
 
-The HTML scorecard is one self-contained file (inline CSS, inline SVG charts drawn here, no
-script, no external reference) so it opens offline and can be mailed around. Every value that
-came from a user (gate ids, statuses, check messages, source ids) is escaped.
+The HTML scorecard lives in `scorecard.py` and its Jinja2 template; JSON is documented in
+docs/report-json.md (a test holds the two together).
 """
 from __future__ import annotations
 
@@ -10,30 +9,14 @@ import csv
 import io
 import json
 import re
-from collections.abc import Sequence
-from html import escape
 from typing import Any
 
 from .compute import KPI_BY_NAME, KPIS
-from .model import KpiReport, KpiValue
-from .stats import ALL, PERIOD
+from .formatting import format_value
+from .model import KpiReport, KpiValue, Period
+from .stats import PERIOD
 
 # -- shared formatting -----------------------------------------------------------------------
-
-
-def format_value(value: float | None, unit: str) -> str:
-    """How a value reads to a person: '87.5%', '3.2 min', '1.25', 'n/a'."""
-    if value is None:
-        return "n/a"
-    if unit == "%":
-        return f"{value:.1f}%"
-    if unit == "min":
-        return f"{value:.1f} min"
-    if unit == "h":
-        return f"{value:.1f} h"
-    if unit == "count":
-        return f"{value:.0f}"
-    return f"{value:.2f}"
 
 
 def _number(value: float | None) -> str:
@@ -81,18 +64,45 @@ def render_table(report: KpiReport) -> str:
 
 # -- JSON, CSV, Sheet rows -------------------------------------------------------------------
 
+SCHEMA_VERSION = 2  # docs/report-json.md; 2: previous period, burndown, rule changes, breakdowns
+
+
 def report_dict(report: KpiReport) -> dict[str, Any]:
+    """The JSON report (docs/report-json.md documents every key; a test holds them together)."""
+    targets = report.settings.targets if report.settings else {}
     return {
-        "period": {"start": report.period.start.isoformat(), "end": report.period.end.isoformat()},
+        "schema_version": SCHEMA_VERSION,
+        "period": _period(report.period),
         "as_of": report.as_of.isoformat(),
         "weeks": list(report.weeks),
         "kpis": [{"name": d.name, "title": d.title, "unit": d.unit, "per": d.scope,
-                  "definition": d.definition} for d in KPIS],
+                  "definition": d.definition, "higher_is_better": d.higher_is_better}
+                 for d in KPIS],
         "values": [{"kpi": v.kpi, "source": v.source, "group": v.group, "bucket": v.bucket,
                     "value": v.value, "count": v.count} for v in report.values],
         "notes": list(report.notes),
         "workflows": {source: list(statuses) for source, statuses in report.workflows},
+        "targets": [{"kpi": kpi, "target": t.target, "amber": t.amber}
+                    for kpi, t in sorted(targets.items())],
+        "previous_period": _period(report.previous_period) if report.previous_period else None,
+        "previous": [{"kpi": v.kpi, "source": v.source, "group": v.group, "value": v.value,
+                      "count": v.count} for v in report.previous],
+        "burndown": [{"week": w.week, "opened": w.opened, "resolved": w.resolved,
+                      "open_by_age": [{"age": age, "count": n} for age, n in w.open_by_age]}
+                     for w in report.burndown],
+        "rule_changes": [{"at": c.at.isoformat(), "week": c.week, "rule_version": c.rule_version}
+                         for c in report.rule_changes],
+        "breakdowns": [{"dimension": b.dimension, "segment": b.segment, "kpi": b.kpi,
+                        "value": b.value, "count": b.count} for b in report.breakdowns],
+        "labels": [{"source": s, "group": g, "label": label} for s, g, label in report.labels],
+        "records_behind": [{"kpi": k, "source": s, "group": g, "records": [
+            {"source": r.source, "record_id": r.record_id, "name": r.name, "url": r.url}
+            for r in links]} for k, s, g, links in report.behind],
     }
+
+
+def _period(period: Period) -> dict[str, str]:
+    return {"start": period.start.isoformat(), "end": period.end.isoformat()}
 
 
 def render_json(report: KpiReport) -> str:
@@ -149,172 +159,8 @@ def rows_for_sheet(report: KpiReport, weekly: bool = False) -> list[list[str]]:
 
 # -- HTML scorecard --------------------------------------------------------------------------
 
-_CSS = """
-body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:#1f2933;
-background:#f5f7fa}
-main{max-width:1100px;margin:0 auto;padding:24px}
-h1{font-size:24px;margin:0 0 4px}h2{font-size:18px;margin:32px 0 8px}h3{font-size:15px;margin:20px 0 6px}
-.sub{color:#52606d;margin:0 0 20px}
-.tiles{display:grid;grid-template-columns:repeat(auto-fill,minmax(200px,1fr));gap:12px}
-.tile{background:#fff;border:1px solid #d9e2ec;border-radius:8px;padding:12px 14px}
-.tile .label{color:#52606d;font-size:12px;text-transform:uppercase;letter-spacing:.04em}
-.tile .value{font-size:28px;font-weight:600;margin:2px 0}
-.tile .detail{color:#52606d;font-size:12px;min-height:18px}
-table{border-collapse:collapse;background:#fff;border:1px solid #d9e2ec;margin:4px 0 8px;
-min-width:420px}
-th,td{padding:5px 10px;border-bottom:1px solid #e4e7eb;text-align:left;vertical-align:middle}
-th{background:#f0f4f8;font-weight:600}td.num{text-align:right;font-variant-numeric:tabular-nums}
-.na{color:#9aa5b1}.notes li{color:#52606d}
-svg .bar{fill:#3e7cb1}svg .none{fill:#cbd2d9}svg text{font-size:9px;fill:#7b8794}
-"""
-
-
-def _chart(series: Sequence[KpiValue], unit: str, width: int = 180, height: int = 44) -> str:
-    """A bar chart of weekly values as inline SVG; weeks without data are grey ticks."""
-    if not series:
-        return ""
-    known = [v.value for v in series if v.value is not None]
-    top = 100.0 if unit == "%" else max([*known, 0.0]) or 1.0
-    slot = width / len(series)
-    bar = max(2.0, slot * 0.7)
-    parts = [f'<svg width="{width}" height="{height + 12}" '
-             f'viewBox="0 0 {width} {height + 12}" role="img" aria-label="weekly trend">']
-    for i, v in enumerate(series):
-        x = i * slot + (slot - bar) / 2
-        label = escape(f"{v.bucket}: {format_value(v.value, unit)} (n={v.count})")
-        if v.value is None:
-            parts.append(f'<rect class="none" x="{x:.1f}" y="{height - 2}" width="{bar:.1f}" '
-                         f'height="2"><title>{label}</title></rect>')
-            continue
-        h = max(1.0, height * min(v.value, top) / top)
-        parts.append(f'<rect class="bar" x="{x:.1f}" y="{height - h:.1f}" width="{bar:.1f}" '
-                     f'height="{h:.1f}"><title>{label}</title></rect>')
-    parts.append(f'<text x="0" y="{height + 10}">{escape(series[0].bucket)}</text>')
-    if len(series) > 1:
-        parts.append(f'<text x="{width}" y="{height + 10}" text-anchor="end">'
-                     f'{escape(series[-1].bucket)}</text>')
-    parts.append("</svg>")
-    return "".join(parts)
-
-
-def _fmt(report: KpiReport, kpi: str, group: str = ALL, source: str | None = None) -> str:
-    value = report.value(kpi, group, source)
-    return format_value(value.value if value else None, KPI_BY_NAME[kpi].unit)
-
-
-def _tile(report: KpiReport, label: str, kpi: str, source: str | None, detail: str) -> str:
-    value = report.value(kpi, ALL, source)
-    shown = format_value(value.value if value else None, KPI_BY_NAME[kpi].unit)
-    css = "value na" if value is None or value.value is None else "value"
-    count = f"n={value.count}" if value else "n=0"
-    chart = _chart(report.series(kpi, ALL, source), KPI_BY_NAME[kpi].unit)
-    return (f'<div class="tile"><div class="label">{escape(label)}</div>'
-            f'<div class="{css}">{escape(shown)}</div>'
-            f'<div class="detail">{escape(detail)} · {escape(count)}</div>{chart}</div>')
-
-
-def _row(report: KpiReport, kpi: str, source: str, group: str) -> str:
-    d = KPI_BY_NAME[kpi]
-    value = report.value(kpi, group, source)
-    shown = format_value(value.value if value else None, d.unit)
-    css = "num na" if value is None or value.value is None else "num"
-    return (f"<tr><td>{escape(d.title)}</td><td class=\"{css}\">{escape(shown)}</td>"
-            f"<td class=\"num\">{value.count if value else 0}</td>"
-            f"<td>{_chart(report.series(kpi, group, source), d.unit, 140, 28)}</td></tr>")
-
-
 def render_html(report: KpiReport, title: str = "Handoff Health Scorecard") -> str:
-    lead_source = next((s for s, g in report.groups("speed_to_lead_median")), None)
-    tiles = [
-        _tile(report, "First-pass yield", "first_pass_yield", "",
-              "brief compliance at the first attempt"),
-        _tile(report, "Rework rounds", "rework_rounds", "",
-              f"per record · {_fmt(report, 'reworked_share', source='')} reworked"),
-        _tile(report, "Speed-to-lead (median)", "speed_to_lead_median", lead_source,
-              f"p90 {_fmt(report, 'speed_to_lead_p90', source=lead_source)} · "
-              f"{_fmt(report, 'speed_to_lead_within_target', source=lead_source)} within target"),
-        _tile(report, "Lead acceptance", "lead_acceptance_rate", lead_source,
-              f"MQL→SQL {_fmt(report, 'mql_to_sql', source=lead_source)} · "
-              f"SQL→Opp {_fmt(report, 'sql_to_opportunity', source=lead_source)}"),
-        _tile(report, "SLA compliance", "sla_compliance", "", "met / (met + breached)"),
-        _tile(report, "On-time delivery", "on_time_delivery", "", "done by the due date"),
-    ]
-    body = [f"<h1>{escape(title)}</h1>",
-            f'<p class="sub">{escape(report.period.label())} · weeks {escape(", ".join(report.weeks[:1]))}'
-            f'{escape(" – " + report.weeks[-1] if len(report.weeks) > 1 else "")} · as of '
-            f'{escape(report.as_of.strftime("%Y-%m-%d %H:%M"))} UTC</p>',
-            '<section class="tiles">', *tiles, "</section>"]
+    """The scorecard page (`kpi.scorecard`, a Jinja2 template), with the report's own settings."""
+    from .scorecard import render_scorecard  # Jinja2 loads only when a page is asked for
 
-    body.append("<h2>Gates</h2>")
-    gates = [(s, g) for s, g in report.groups("gate_entries") if g != ALL or s]
-    if not gates:
-        body.append('<p class="na">No gate entries in this period.</p>')
-    failures = [v for v in _period_values(report) if v.kpi == "check_failures"]
-    for source, gate in gates:
-        body.append(f"<h3>{escape(gate)} <small class=\"na\">{escape(source)}</small></h3>")
-        body.append("<table><tr><th>KPI</th><th>Value</th><th>n</th><th>Weekly</th></tr>")
-        body.append(_row(report, "gate_entries", source, gate))
-        body.append(_row(report, "first_pass_yield", source, gate))
-        body.append("</table>")
-        missing = sorted((v for v in failures if v.source == source
-                          and v.group.startswith(gate + ": ")),
-                         key=lambda v: (-(v.value or 0), v.group))
-        if missing:
-            body.append("<table><tr><th>Missing at handoff</th><th>Entries</th></tr>")
-            body.extend(f"<tr><td>{escape(v.group[len(gate) + 2:])}</td>"
-                        f"<td class=\"num\">{v.count}</td></tr>" for v in missing)
-            body.append("</table>")
-
-    body.append("<h2>Workflows</h2>")
-    order = dict(report.workflows)
-    sources = sorted({s for s, _ in report.groups("time_in_stage_median")}
-                     | {s for s, g in report.groups("rework_rounds") if s}
-                     | {s for s, g in report.groups("on_time_delivery") if s})
-    if not sources:
-        body.append('<p class="na">No status changes in this period.</p>')
-    for source in sources:
-        body.append(f"<h3>{escape(source)}</h3>")
-        body.append("<table><tr><th>KPI</th><th>Value</th><th>n</th><th>Weekly</th></tr>")
-        for kpi in ("rework_rounds", "reworked_share", "on_time_delivery"):
-            if report.value(kpi, ALL, source):
-                body.append(_row(report, kpi, source, ALL))
-        body.append("</table>")
-        statuses = [g for s, g in report.groups("time_in_stage_median") if s == source]
-        position = {status: i for i, status in enumerate(order.get(source, ()))}
-        statuses.sort(key=lambda g: (position.get(g, len(position)), g))
-        if statuses:
-            body.append("<table><tr><th>Time in stage</th><th>Median</th><th>p90</th>"
-                        "<th>Stays</th></tr>")
-            for status in statuses:
-                median = report.value("time_in_stage_median", status, source)
-                body.append(f"<tr><td>{escape(status)}</td>"
-                            f"<td class=\"num\">{escape(_fmt(report, 'time_in_stage_median', status, source))}</td>"
-                            f"<td class=\"num\">{escape(_fmt(report, 'time_in_stage_p90', status, source))}</td>"
-                            f"<td class=\"num\">{median.count if median else 0}</td></tr>")
-            body.append("</table>")
-
-    slas = [(s, g) for s, g in report.groups("sla_compliance") if s]
-    if slas:
-        body.append("<h2>SLAs</h2><table><tr><th>SLA</th><th>Source</th><th>Compliance</th>"
-                    "<th>Timers</th></tr>")
-        for source, sla in slas:
-            value = report.value("sla_compliance", sla, source)
-            body.append(f"<tr><td>{escape(sla)}</td><td>{escape(source)}</td>"
-                        f"<td class=\"num\">{escape(_fmt(report, 'sla_compliance', sla, source))}</td>"
-                        f"<td class=\"num\">{value.count if value else 0}</td></tr>")
-        body.append("</table>")
-
-    if report.notes:
-        body.append('<h2>Notes</h2><ul class="notes">')
-        body.extend(f"<li>{escape(note)}</li>" for note in report.notes)
-        body.append("</ul>")
-
-    body.append("<h2>Definitions</h2><table><tr><th>KPI</th><th>Unit</th><th>Definition</th></tr>")
-    body.extend(f"<tr><td>{escape(d.title)}</td><td>{escape(d.unit)}</td>"
-                f"<td>{escape(d.definition)}</td></tr>" for d in KPIS)
-    body.append("</table>")
-
-    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
-            f"<title>{escape(title)}</title><style>{_CSS}</style></head>"
-            f"<body><main>{''.join(body)}</main></body></html>\n")
+    return render_scorecard(report, report.settings, title)

@@ -1,4 +1,8 @@
-"""Observations and the aggregates KPIs apply to them: counts, shares, nearest-rank percentiles.
+"""Observations and the aggregates KPIs apply to them: counts, shares, percentiles.
+
+Percentiles are interpolated linearly between the two closest ranks (SQL's PERCENTILE_CONT,
+numpy's default "linear" method, Excel's PERCENTILE.INC): the median of an even number of
+values is the mean of the two middle ones, as a leader checking in a spreadsheet expects.
 
 An observation is one timestamped fact a KPI counts; an aggregate turns the observations of one
 bucket into a number, or None for "no data" (never zero, never a division by zero).
@@ -40,6 +44,21 @@ def nearest_rank(values: Sequence[float], p: int) -> float | None:
     return ordered[rank - 1]
 
 
+def interpolated(values: Sequence[float], p: float) -> float | None:
+    """The p-th percentile (0 <= p <= 100) by linear interpolation between closest ranks:
+    position (n - 1) × p / 100 in the sorted values, the fraction between its neighbours.
+    None for no values. 6,900 and 8,400 have the median 7,650."""
+    if not values:
+        return None
+    if not 0 <= p <= 100:
+        raise ValueError("p must be in [0, 100]")
+    ordered = sorted(values)
+    position = (len(ordered) - 1) * p / 100
+    low = int(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
 def count(observations: Sequence[Observation]) -> float | None:
     return float(sum(o.value for o in observations))
 
@@ -52,7 +71,7 @@ def share(observations: Sequence[Observation]) -> float | None:
 
 def percentile(p: int) -> Aggregate:
     def aggregate(observations: Sequence[Observation]) -> float | None:
-        return nearest_rank([o.value for o in observations], p)
+        return interpolated([o.value for o in observations], p)
     return aggregate
 
 
