@@ -88,8 +88,9 @@ def _unsupported_writes(config: Config, rule_set: RuleSet) -> list[str]:
             if step.task:
                 wanted.append((what, sla.source, ActionKind.TASK, step.task.owner))
             if step.reassign:
-                owner = step.reassign if isinstance(step.reassign, OwnerRef) else OwnerRef.parse(step.reassign)
-                wanted.append((what, sla.source, ActionKind.REASSIGN, owner))
+                reassign = (step.reassign if isinstance(step.reassign, OwnerRef)
+                            else OwnerRef.parse(step.reassign))
+                wanted.append((what, sla.source, ActionKind.REASSIGN, reassign))
     problems = []
     for what, source_id, kind, owner in wanted:
         try:

@@ -6,6 +6,7 @@ so a ten-minute working morning (including a missed 5-minute speed-to-lead SLA) 
 """
 from __future__ import annotations
 
+import re
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from baton.core import logs
-from baton.kpi import KPI_BY_NAME
+from baton.kpi.compute import KPI_BY_NAME
 from baton.core.config import Config, load_config
 from baton.sandbox.environment import Sandbox, SandboxClock
 
@@ -78,11 +79,11 @@ def cast_the_story(sandbox: Sandbox) -> Cast:
                      "priya.nair@acme.example",
                      "https://acme.example/demo?utm_source=GDN&utm_campaign=cmp-1302-retarget", "Draft"],
     }
-    for short, values in rows.items():
+    for short, cells in rows.items():
         sheet.insert_row(sandbox.spreadsheet_id, SHEET_TAB, 1,
                          [dict(zip(["Campaign ID", "Channel", "Asset", "Owner", "Landing URL", "Status"],
-                                   values, strict=True)).get(h, "") for h in header])
-        cast.rows[short] = values[0]
+                                   cells, strict=True)).get(h, "") for h in header])
+        cast.rows[short] = cells[0]
     return cast
 
 
@@ -105,7 +106,10 @@ def script(sandbox: Sandbox, cast: Cast) -> list[Scene]:
                                        cast.rows[short], column, value)
 
     def both(*steps: Callable[[], None]) -> Callable[[], None]:
-        return lambda: [step() for step in steps] and None
+        def run() -> None:
+            for step in steps:
+                step()
+        return run
 
     return [
         Scene(1, "Marketing hands Ada Byron (complete) and Grace Hopper (no title, no consent, "
@@ -142,19 +146,43 @@ def script(sandbox: Sandbox, cast: Cast) -> list[Scene]:
     ]
 
 
-def run_demo(config_path: Path, *, workdir: Path | None = None,
-             scorecard: Path = Path("baton-demo-scorecard.html"),
+DEMO_CONFIG = Path(__file__).with_name("demo.toml")  # shipped as package data
+
+
+def run_demo(config_path: Path | None = None, *, workdir: Path | None = None,
+             scorecard: Path | None = None, keep: Path | None = None,
              out: Callable[[str], None] = print) -> int:
-    """Play the scripted morning; returns 0 when every expected write-back was made."""
+    """Play the scripted morning; returns 0 when every expected write-back was made.
+
+    `keep`: a folder that keeps the state, a config for it and the scorecard afterwards."""
     import logging
 
     logs.configure("json", level=logging.ERROR)  # the story is told on stdout
-    config = load_config(config_path)
+    config = load_config(config_path or DEMO_CONFIG)
+    if keep is not None:
+        keep.mkdir(parents=True, exist_ok=True)
+        workdir = keep
+    card = scorecard or (keep / "scorecard.html" if keep else Path("baton-demo-scorecard.html"))
     with tempfile.TemporaryDirectory(prefix="baton-demo-") as tmp:
         root = workdir or Path(tmp)
         clock = SandboxClock(DEMO_START)
         with Sandbox(root, clock=clock) as sandbox:
-            return _play(config, sandbox, root, scorecard, out)
+            code = _play(config, sandbox, root, card, out)
+            if keep is not None:
+                kept = sandbox.write_config(config, keep / "baton.toml", root / "state.db")
+                _print_next(kept, out)
+            return code
+
+
+def _print_next(config: Path, out: Callable[[str], None]) -> None:
+    out(f"\nKept in {config.parent}: the state (state.db), {config.name} (its config; the "
+        "sandbox servers it names have stopped) and scorecard.html. Try:")
+    for command in (f"baton report --config {config} --since 2026-11-23",
+                    f'baton explain --config {config} "Grace Hopper"',
+                    f"baton audit --config {config} --since 2026-11-23",
+                    f"baton preview --config {config} mql-entry --since 2026-11-23",
+                    "baton sandbox    # live emulated tools to try run, backfill, doctor, /healthz"):
+        out(f"  {command}")
 
 
 def _play(config: Config, sandbox: Sandbox, root: Path, scorecard: Path,
@@ -172,16 +200,20 @@ def _play(config: Config, sandbox: Sandbox, root: Path, scorecard: Path,
 
     sandbox.reset_calls()
     runner.run_all()
-    out(f"[09:00] Baseline: {_baseline_line(runner)}; API calls {sandbox.calls()}; nothing written.")
+    out(f"[09:00] Baseline: {_baseline_line(runner)}; API calls {_calls(sandbox)}; nothing written.")
+    told: list[str] = []
     for scene in script(sandbox, cast):
         sandbox.clock.set(DEMO_START + timedelta(minutes=scene.minute))
         scene.act()
+        told.append(f"[{_hhmm(sandbox.clock.now())}] {scene.title}")
         if scene.minute in (1.5, 3.6):
             continue  # the next scene happens before Baton's next poll
         sandbox.clock.advance(20)
         sandbox.reset_calls()
         reports = runner.run_all()
-        out(f"[{_hhmm(sandbox.clock.now())}] {scene.title}")
+        for line in told:
+            out(line)
+        told.clear()
         for source_id, report in reports.items():
             if report is None:
                 health = runner.health.get(source_id)
@@ -192,8 +224,8 @@ def _play(config: Config, sandbox: Sandbox, root: Path, scorecard: Path,
                     f"violation(s), {report.written} write-back(s), {report.sla_breaches} SLA step(s)"
                     + (f", {report.failed} FAILED" if report.failed else ""))
                 for line in report.planned:
-                    out(f"      -> {line.split(' ', 2)[2]}")
-        out(f"    API calls this cycle: {sandbox.calls()}")
+                    out(f"      -> {_plain(line.split(' ', 2)[2])}")
+        out(f"    API calls this cycle: {_calls(sandbox)}")
     out("")
     _print_written(sandbox, cast, out)
     _print_scorecard(configured, runtime.store, sandbox.clock.now(), scorecard, out)
@@ -232,6 +264,15 @@ def _baseline_line(runner: Any) -> str:
     return ", ".join(parts)
 
 
+def _calls(sandbox: Sandbox) -> str:
+    return ", ".join(f"{tool} {count}" for tool, count in sandbox.calls().items())
+
+
+def _plain(planned: str) -> str:
+    """A planned write-back as a person reads it: no internal ids."""
+    return re.sub(r"\bclose (task|comment) \S+", r"close the \1 it opened", planned)
+
+
 def _hhmm(moment: datetime) -> str:
     return moment.strftime("%H:%M:%S")
 
@@ -250,8 +291,9 @@ def _print_written(sandbox: Sandbox, cast: Cast, out: Callable[[str], None]) -> 
     for short, gid in cast.tasks.items():
         comments = [c for c in sandbox.asana.comments(gid)]
         subtasks = sandbox.asana.subtasks(gid)
+        names = "".join(f" ({', '.join(repr(s['name']) for s in subtasks)})" if subtasks else "")
         out(f"    - {short}: section {sandbox.asana.section_of(gid)!r}, {len(comments)} comment(s), "
-            f"{len(subtasks)} subtask(s) {[s['name'] for s in subtasks]}")
+            f"{len(subtasks)} subtask(s){names}")
         for comment in comments:
             out("        " + comment["text"].replace("\n", "\n        "))
     notes = sorted(sandbox.sheets.notes(sandbox.spreadsheet_id, SHEET_TAB).items())

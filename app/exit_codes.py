@@ -8,3 +8,11 @@ USAGE = 2  # a bad command line or configuration (config.toml, rules, secrets): 
 STATE_FILE = 65  # the state file cannot be used (not SQLite, truncated, damaged, empty, newer Baton)
 STATE_NOT_WRITABLE = 73  # the state file, its journal or its folder is read-only
 STATE_LOCKED = 75  # another Baton process writes this state
+
+
+class UsageError(Exception):
+    """A command line that cannot be carried out (a missing folder, ...): exit 2, one line."""
+
+
+class Refused(Exception):
+    """Nothing to work on (an empty or missing state, no such record): exit 1, one line."""

@@ -1,90 +1,179 @@
-"""`/healthz` and `/metrics` (Prometheus text format), off by default: `[baton] health_port`.
+"""`/healthz` and `/metrics`, off by default: `[baton] health_port` (or BATON_HEALTH_PORT), bound
+to `[baton] health_host` (default 127.0.0.1; 0.0.0.0 in a container so it can be scraped).
 
-Everything is read from the runner's per-source health and the connectors' call counters at
-request time; nothing on the hot path keeps extra state for it.
+`/metrics` is the standard Prometheus exposition written by `prometheus_client`, with its process
+and platform collectors (memory, CPU, open files). Baton's own families are read from the
+runner's per-source health and the connectors' call counters at scrape time (a custom
+collector): nothing on the hot path keeps extra state for it.
+
+`/healthz` is 200 "ok", or 503 "degraded" while the rule files on disk are broken (the last good
+rules run), a source failed three cycles in a row, or a source has not completed a cycle for
+longer than its stale limit (three of its intervals).
 """
 from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterator, Mapping
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from prometheus_client import CollectorRegistry, PlatformCollector, ProcessCollector, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
 from baton.core.errors import ConfigError
 from baton.engine.runner import Runner
 
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
-def health(runner: Runner, now: datetime) -> dict[str, Any]:
+
+def health(runner: Runner, now: datetime,
+           stale_after: Mapping[str, float] | None = None) -> dict[str, Any]:
     sources: dict[str, dict[str, Any]] = {}
+    limits = stale_after or {}
     for source_id in runner.connectors:
         h = runner.health.get(source_id)
         last = h.last_success if h else None
+        lag = (now - last).total_seconds() if last else None
+        limit = limits.get(source_id)
         sources[source_id] = {
             "last_success": last.isoformat() if last else None,
-            "lag_seconds": round((now - last).total_seconds(), 1) if last else None,
+            "lag_seconds": round(lag, 1) if lag is not None else None,
+            "stale": bool(limit is not None and lag is not None and lag > limit),
             "consecutive_failures": h.consecutive_failures if h else 0,
             "errors_total": h.total_errors if h else 0,
             "last_error": h.last_error if h else None,
             "backing_off_until": h.retry_at.isoformat() if h and h.retry_at else None,
         }
     rules = runner.rules
-    healthy = all(s["consecutive_failures"] < 3 for s in sources.values()) and not rules.broken
+    healthy = (all(s["consecutive_failures"] < 3 and not s["stale"] for s in sources.values())
+               and not rules.broken)
     return {"status": "ok" if healthy else "degraded", "sources": sources,
             "rules": {"broken": rules.broken,
                       "problems": [str(p) for p in rules.last_error.problems] if rules.last_error else []}}
 
 
+class BatonCollector(Collector):
+    """Baton's families, computed from the runner when scraped."""
+
+    def __init__(self, runner: Runner) -> None:
+        self.runner = runner
+
+    def collect(self) -> Iterator[Metric]:
+        runner = self.runner
+        now = runner.clock()
+        yield _gauge("baton_rules_broken",
+                     "1 while the rule files on disk have problems (the last good rules run).",
+                     [({}, 1 if runner.rules.broken else 0)])
+        yield _counter("baton_rules_reload_failures", "Rule edits refused.",
+                       [({}, runner.rules.failed_reloads)])
+        health = runner.health
+        yield _counter("baton_cycles", "Completed source cycles.",
+                       [({"source": s}, h.cycles) for s, h in health.items()])
+        yield _counter("baton_source_errors", "Failed source cycles.",
+                       [({"source": s}, h.total_errors) for s, h in health.items()])
+        yield _gauge("baton_last_success_timestamp_seconds",
+                     "When each source last completed a cycle (Unix time).",
+                     [({"source": s}, h.last_success.timestamp())
+                      for s, h in health.items() if h.last_success])
+        yield _gauge("baton_lag_seconds", "Seconds since each source last completed a cycle.",
+                     [({"source": s}, (now - h.last_success).total_seconds())
+                      for s, h in health.items() if h.last_success])
+        totals = runner.totals
+        yield _counter("baton_transitions", "Status transitions recorded.",
+                       [({"source": s}, t["transitions"]) for s, t in totals.items()])
+        yield _counter("baton_violations", "Gate violations opened.",
+                       [({"source": s}, t["violations"]) for s, t in totals.items()])
+        yield _counter("baton_writebacks", "Write-backs by outcome.",
+                       [({"source": s, "outcome": o}, t[o]) for s, t in totals.items()
+                        for o in ("written", "failed")])
+        yield _counter("baton_sla_breaches", "SLA escalation steps fired.",
+                       [({"source": s}, t["sla_breaches"]) for s, t in totals.items()])
+        yield _counter("baton_api_calls", "API calls by source and endpoint.",
+                       [({"endpoint": e, "source": s}, n) for s, c in runner.connectors.items()
+                        for e, n in sorted(c.api_calls().items())])
+        usage = _salesforce_usage(runner)
+        yield _gauge("baton_salesforce_api_requests_used",
+                     "The org's daily API requests used, from the last Sforce-Limit-Info seen.",
+                     [({}, used) for used, _ in usage])
+        yield _gauge("baton_salesforce_api_requests_max", "The org's daily API allocation.",
+                     [({}, total) for _, total in usage])
+        yield _gauge("baton_salesforce_api_usage_ratio",
+                     "Share of the org's daily API allocation used (Baton pauses at "
+                     "salesforce.api_share_limit).",
+                     [({}, used / total) for used, total in usage if total])
+
+
+def _salesforce_usage(runner: Runner) -> list[tuple[int, int]]:
+    """(used, max) from the Salesforce org client the connectors share (read, never fetched)."""
+    for connector in runner.connectors.values():
+        org = getattr(connector, "org", None)
+        reading = getattr(org, "api_usage", None)
+        if callable(reading):
+            value = reading()
+            if value:
+                return [(int(value[0]), int(value[1]))]
+    return []
+
+
+def _gauge(name: str, text: str, samples: list[tuple[dict[str, str], float]]) -> Metric:
+    family = GaugeMetricFamily(name, text, labels=_labels(samples))
+    for labels, value in samples:
+        family.add_metric(list(labels.values()), value)
+    return family
+
+
+def _counter(name: str, text: str, samples: list[tuple[dict[str, str], float]]) -> Metric:
+    family = CounterMetricFamily(name, text, labels=_labels(samples))
+    for labels, value in samples:
+        family.add_metric(list(labels.values()), value)
+    return family
+
+
+def _labels(samples: list[tuple[dict[str, str], float]]) -> list[str]:
+    return list(samples[0][0]) if samples else []
+
+
+def registry_for(runner: Runner) -> CollectorRegistry:
+    registry = CollectorRegistry(auto_describe=False)
+    ProcessCollector(registry=registry)
+    PlatformCollector(registry=registry)
+    registry.register(BatonCollector(runner))
+    return registry
+
+
 def metrics(runner: Runner) -> str:
-    lines: list[str] = []
-
-    def family(name: str, kind: str, help_text: str, samples: Iterable[tuple[dict[str, str], float]]) -> None:
-        lines.append(f"# HELP baton_{name} {help_text}")
-        lines.append(f"# TYPE baton_{name} {kind}")
-        for labels, value in samples:
-            rendered = ",".join(f'{k}="{_escape(v)}"' for k, v in sorted(labels.items()))
-            lines.append(f"baton_{name}{{{rendered}}} {value}")
-
-    totals = runner.totals
-    family("rules_broken", "gauge", "1 while the rule files on disk have problems (the last good rules run).",
-           [({}, 1 if runner.rules.broken else 0)])
-    family("rules_reload_failures_total", "counter", "Rule edits refused.",
-           [({}, runner.rules.failed_reloads)])
-    family("cycles_total", "counter", "Completed source cycles.",
-           [({"source": s}, h.cycles) for s, h in runner.health.items()])
-    family("source_errors_total", "counter", "Failed source cycles.",
-           [({"source": s}, h.total_errors) for s, h in runner.health.items()])
-    family("transitions_total", "counter", "Status transitions recorded.",
-           [({"source": s}, t["transitions"]) for s, t in totals.items()])
-    family("violations_total", "counter", "Gate violations opened.",
-           [({"source": s}, t["violations"]) for s, t in totals.items()])
-    family("writebacks_total", "counter", "Write-backs by outcome.",
-           [({"source": s, "outcome": o}, t[o]) for s, t in totals.items() for o in ("written", "failed")])
-    family("sla_breaches_total", "counter", "SLA escalation steps fired.",
-           [({"source": s}, t["sla_breaches"]) for s, t in totals.items()])
-    family("api_calls_total", "counter", "API calls by source and endpoint.",
-           [({"source": s, "endpoint": e}, n) for s, c in runner.connectors.items()
-            for e, n in sorted(c.api_calls().items())])
-    return "\n".join(lines) + "\n"
+    return generate_latest(registry_for(runner)).decode("utf-8")
 
 
-def _escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+def serve(runner: Runner, port: int, host: str = "127.0.0.1",
+          stale_after: Mapping[str, float] | None = None) -> ThreadingHTTPServer:
+    try:
+        server = ThreadingHTTPServer((host, port), _handler(runner, stale_after))
+    except OSError as error:
+        raise ConfigError(f"health endpoint: cannot listen on {host}:{port} ({error.strerror}); "
+                          "is another Baton running? pick another [baton] health_port") from None
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True, name="baton-health").start()
+    return server
 
 
-def serve(runner: Runner, port: int, host: str = "127.0.0.1") -> ThreadingHTTPServer:
+def _handler(runner: Runner, stale_after: Mapping[str, float] | None) -> type[BaseHTTPRequestHandler]:
+    registry = registry_for(runner)
+
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
         def do_GET(self) -> None:  # noqa: N802 (the stdlib's name)
             if self.path == "/healthz":
-                report = health(runner, runner.clock())
+                report = health(runner, runner.clock(), stale_after)
                 body = json.dumps(report, indent=2).encode()
                 self._reply(200 if report["status"] == "ok" else 503, "application/json", body)
             elif self.path == "/metrics":
-                self._reply(200, "text/plain; version=0.0.4", metrics(runner).encode())
+                self._reply(200, CONTENT_TYPE, generate_latest(registry))
             else:
                 self._reply(404, "text/plain", b"not found\n")
 
@@ -95,11 +184,4 @@ def serve(runner: Runner, port: int, host: str = "127.0.0.1") -> ThreadingHTTPSe
             self.end_headers()
             self.wfile.write(body)
 
-    try:
-        server = ThreadingHTTPServer((host, port), Handler)
-    except OSError as error:
-        raise ConfigError(f"health endpoint: cannot listen on {host}:{port} ({error.strerror}); "
-                          "is another Baton running? pick another [baton] health_port") from None
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True, name="baton-health").start()
-    return server
+    return Handler

@@ -20,6 +20,7 @@ from baton.engine.live_rules import LiveRules
 from baton.engine.runner import Runner
 from baton.rules import Problem
 from baton.store import StateStore
+from baton.store.rotation import QueueRotation
 
 
 @dataclass
@@ -57,5 +58,10 @@ def open_runtime(config: Config, secrets: Secrets | None = None,
     store = StateStore.open(config.resolve(config.baton.state)
                             if "://" not in config.baton.state else config.baton.state)
     built = connectors if connectors is not None else build_connectors(config, secrets, retry)
+    rotation = QueueRotation(store)  # queue:<name> owners take turns, persisted in the state
+    for connector in built.values():
+        org = getattr(connector, "org", None)
+        if org is not None and hasattr(type(org), "rotation"):
+            org.rotation = rotation
     logs.register_secrets(secrets.handed_out())
     return Runtime(config, secrets, store, rules, built)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import structlog
 
+from baton.app.exit_codes import Refused
 from baton.core.config import Config
 from baton.store import StateStore
 from baton.store.lock import LockHolder, lock_for
@@ -27,6 +28,22 @@ def state_location(config: Config) -> str | Path:
 def open_store(config: Config) -> StateStore:
     """The state for reading (reports, explain, preview): checked, not locked."""
     return StateStore.open(state_location(config))
+
+
+def open_recorded(config: Config, command: str) -> StateStore:
+    """The state for a command that reads what `baton run` recorded: never created here, and
+    refused (Refused: exit 1) when missing or empty, rather than answering with zeros."""
+    location = state_location(config)
+    first = "run `baton run --once` first (it takes the baseline), or pass the --config of a state"
+    if isinstance(location, Path) and not location.exists():
+        raise Refused(f"no state at {location}: `baton {command}` reads what `baton run` "
+                      f"recorded, and there is nothing yet; {first}")
+    store = StateStore.open(location)
+    if store.count("records") == 0 and not any(store.source_state(s.id).has_baseline
+                                               for s in config.source):
+        raise Refused(f"the state at {location} is empty (no baseline, no record): "
+                      f"`baton {command}` has nothing to read; {first}")
+    return store
 
 
 @contextmanager

@@ -106,7 +106,8 @@ class BatonSettings(_Strict):
     secrets_file: str = ""
     interval_seconds: int = Field(60, ge=1)
     log_format: Literal["auto", "json", "pretty"] = "auto"
-    health_port: int = Field(0, ge=0, le=65535)  # /healthz and /metrics on 127.0.0.1; 0: off
+    health_port: int = Field(0, ge=0, le=65535)  # /healthz and /metrics; 0: off
+    health_host: str = "127.0.0.1"  # the address they bind: loopback, or 0.0.0.0 in a container
 
 
 class Config(_Strict):

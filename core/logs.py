@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from collections.abc import Callable, Iterable, MutableMapping
 from typing import Any
@@ -40,7 +41,8 @@ def _scrub(value: Any) -> Any:
 def configure(fmt: str = "auto", level: int = logging.INFO, stream: Any = None) -> None:
     stream = stream or sys.stderr
     pretty = fmt == "pretty" or (fmt == "auto" and stream.isatty())
-    renderer: Callable[..., Any] = (structlog.dev.ConsoleRenderer(colors=stream.isatty()) if pretty
+    renderer: Callable[..., Any] = (structlog.dev.ConsoleRenderer(
+        colors=stream.isatty() and not os.environ.get("NO_COLOR")) if pretty
                                     else structlog.processors.JSONRenderer())
     structlog.configure(
         processors=[

@@ -107,6 +107,7 @@ class Emulator:
     def __init__(self) -> None:
         self.lock = threading.RLock()
         self.calls: Counter[str] = Counter()
+        self.request_log: list[tuple[str, str]] = []  # (method, path) of every request served
         self.faults = FaultPlan()
         self._routes = [
             getattr(self, attr)._route + (getattr(self, attr),)
@@ -115,6 +116,8 @@ class Emulator:
         ]
 
     def dispatch(self, request: Request) -> Response | Fault:
+        with self.lock:
+            self.request_log.append((request.method, request.path))
         for method, pattern, name, handler in self._routes:
             if method != request.method:
                 continue

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from baton.app import exit_codes
 from baton.app.check import check
@@ -13,10 +14,12 @@ def command_check(args: argparse.Namespace) -> int:
     try:
         config = load_config(args.config)
     except ConfigError as error:
-        print(f"config: {error}")
+        print(f"config: {error}", file=sys.stderr)
         return exit_codes.USAGE
     report = check(config)
     if report.problems:
+        # the findings are check's report, on stdout as linters do (exit 1); a config that
+        # does not load is an error, on stderr (exit 2)
         print(f"{len(report.problems)} problem(s):")
         for problem in report.problems:
             print(f"  {problem}")

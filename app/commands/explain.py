@@ -2,14 +2,17 @@
 from __future__ import annotations
 
 import argparse
+import re
+import sys
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
 from baton.app import exit_codes
-from baton.app.state import open_store
+from baton.app.exit_codes import Refused
+from baton.app.state import open_recorded
 from baton.core.clock import utcnow
-from baton.core.config import load_config
+from baton.core.config import Config, load_config
 from baton.rules import load_rule_set
 from baton.store import EvaluationRow, LedgerRow, StateStore, StoredRecord
 
@@ -18,14 +21,45 @@ VALUE_WIDTH = 80  # a value longer than this is cut in `explain` (the store keep
 
 def command_explain(args: argparse.Namespace) -> int:
     config = load_config(args.config)
-    store = open_store(config)
-    found = store.find_records(args.record)
+    store = open_recorded(config, "explain")
+    found = find(config, store, args.record)
     if not found:
-        print(f"No record {args.record!r} in the state store ({config.baton.state}).")
+        raise Refused(f"no record {args.record!r} in the state ({config.baton.state}): give "
+                      "its id, its URL (Salesforce, Asana) or its name as the tool shows it")
+    if len(found) > 1 and not any(r.record_id == args.record for r in found):
+        print(f"{len(found)} records match {args.record!r}; explain one of them by its id:",
+              file=sys.stderr)
+        for record in found[:20]:
+            print(f"  {record.record_id}  {record.name!r} ({record.source}, {record.status!r})",
+                  file=sys.stderr)
         return exit_codes.PROBLEMS
     for record in found:
         print("\n".join(explain_lines(store, record)))
     return exit_codes.OK
+
+
+# The id inside a record URL: Salesforce Lightning / Classic, Asana task links.
+_URL_IDS = (re.compile(r"/lightning/r/\w+/([0-9A-Za-z]{15,18})(?:/|$)"),
+            re.compile(r"salesforce\.com/([0-9A-Za-z]{15,18})(?:[/?#]|$)"),
+            re.compile(r"/task/(\d+)"), re.compile(r"asana\.com/0/\d+/(\d+)"))
+
+
+def find(config: Config, store: StateStore, text: str) -> list[StoredRecord]:
+    """Records by id, by the id inside a URL, else by name (case-insensitive, exact first)."""
+    wanted = text.strip()
+    for pattern in _URL_IDS:
+        match = pattern.search(wanted)
+        if match:
+            wanted = match.group(1)
+            break
+    found = store.find_records(wanted)
+    if not found and len(wanted) == 18:
+        found = store.find_records(wanted[:15])
+    if found:
+        return found
+    records = [r for s in config.source for r in store.stored_records(s.id)]
+    exact = [r for r in records if (r.name or "").casefold() == wanted.casefold()]
+    return exact or [r for r in records if wanted.casefold() in (r.name or "").casefold()]
 
 
 def explain_lines(store: StateStore, record: StoredRecord) -> list[str]:
@@ -44,7 +78,8 @@ def _evaluation_lines(e: EvaluationRow) -> list[str]:
     verdict = "passed" if e.passed else "FAILED"
     lines = [f"  gate {e.gate_id} {verdict} (rules {e.rule_version}, {_when(e.evaluated_at)})"]
     lines += [f"    - {f.get('message') or f.get('check', 'check')}" for f in e.failures]
-    lines.append(f"    values seen: {_values(e.values)}")
+    basis = f" ({e.basis})" if e.basis else ""  # an entry the record had already left
+    lines.append(f"    values seen{basis}: {_values(e.values)}")
     return lines
 
 
@@ -76,8 +111,8 @@ def command_preview(args: argparse.Namespace) -> int:
     try:
         gate = rules.gate(args.gate)
     except KeyError:
-        print(f"No gate {args.gate!r}; the rule files define: {', '.join(g.id for g in rules.gates)}")
-        return exit_codes.PROBLEMS
-    store = open_store(config)
+        raise Refused(f"no gate {args.gate!r}; the rule files define: "
+                      f"{', '.join(g.id for g in rules.gates)}") from None
+    store = open_recorded(config, "preview")
     print(render(preview(gate, store, parse_moment(args.since, utcnow()))))
     return exit_codes.OK

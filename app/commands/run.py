@@ -10,6 +10,7 @@ import os
 import signal
 import sys
 import threading
+from pathlib import Path
 
 import schedule
 import structlog
@@ -41,26 +42,63 @@ def command_run(args: argparse.Namespace) -> int:
             print(f"  {problem}", file=sys.stderr)
         return exit_codes.USAGE
     if args.dry_run:  # writes nothing: it may run beside the daemon
-        return _once(config, dry_run=True)
+        return _dry_run(config)
     with writing(config, wait=args.wait_for_lock):
         return _once(config) if args.once else _daemon(config)
 
 
-def _once(config: Config, dry_run: bool = False) -> int:
+def _once(config: Config) -> int:
     runtime = open_runtime(config, retry=RetryPolicy())
     try:
-        runner = runtime.runner(dry_run=dry_run)
-        reports = runner.run_all()
+        runner = runtime.runner()
+        runner.run_all()
     finally:
         runtime.close()
-    if dry_run:
-        for source_id, report in reports.items():
-            if report is not None:
-                print(f"{source_id}: {len(report.planned)} action(s) planned (dry run, nothing written)")
-                for line in report.planned:
-                    print(f"  {line}")
     healthy = all(h.consecutive_failures == 0 for h in runner.health.values())
     return exit_codes.OK if healthy else exit_codes.PROBLEMS
+
+
+def _dry_run(config: Config) -> int:
+    """Every source is read, baseline or not: a source without a baseline says what its first
+    run would take (engine.dry_run); the others print their plan. A source that cannot be
+    reached or refuses the credentials is an error on stderr and exit 1, never a quiet zero."""
+    from baton.core.errors import SourceError
+    from baton.engine.dry_run import look_at_baseline, render
+
+    from baton.app.state import state_location
+
+    location = state_location(config)
+    if isinstance(location, Path) and not location.exists():  # create no state: look in memory
+        config = config.model_copy(update={"baton": config.baton.model_copy(
+            update={"state": "sqlite://"})})
+    runtime = open_runtime(config, retry=RetryPolicy(attempts=2, max_elapsed=20.0))
+    failed = []
+    try:
+        runner = runtime.runner(dry_run=True)
+        for source_id, connector in runtime.connectors.items():
+            if not runtime.store.source_state(source_id).has_baseline:
+                try:
+                    look = look_at_baseline(source_id, connector, runtime.rules.current(), utcnow())
+                except SourceError as error:
+                    failed.append(f"{source_id}: {type(error).__name__}: {error}")
+                    continue
+                print(render(look))
+                continue
+            report = runner.run_source(source_id)
+            if report is None:
+                health = runner.health.get(source_id)
+                failed.append(f"{source_id}: {health.last_error if health else 'not read'}")
+                continue
+            print(f"{source_id}: {report.records_seen} changed record(s) read, "
+                  f"{len(report.planned)} action(s) planned (dry run, nothing written)")
+            for line in report.planned:
+                print(f"  {line}")
+    finally:
+        runtime.close()
+    for line in failed:
+        print(f"dry run: {line} (nothing was checked for this source; `baton doctor` "
+              "shows what to fix)", file=sys.stderr)
+    return exit_codes.PROBLEMS if failed else exit_codes.OK
 
 
 def _daemon(config: Config) -> int:
@@ -84,12 +122,14 @@ def _daemon(config: Config) -> int:
     scheduler = schedule.Scheduler()
     for source in config.source:
         scheduler.every(config.interval_for(source)).seconds.do(pool.submit, source.id)
-    if config.baton.health_port:
+    port = health_port(config)
+    if port:
         from baton.app.health import serve
 
-        serve(runner, config.baton.health_port)
-    log.info("daemon.started", sources=[s.id for s in config.source],
-             health_port=config.baton.health_port or None)
+        serve(runner, port, health_host(config),
+              stale_after={s.id: 3.0 * config.interval_for(s) for s in config.source})
+    log.info("daemon.started", sources=[s.id for s in config.source], health_port=port or None,
+             health_host=health_host(config) if port else None)
     for source in config.source:
         pool.submit(source.id)
     while not stopping.is_set():
@@ -106,6 +146,24 @@ def _daemon(config: Config) -> int:
     runtime.close()
     log.info("daemon.stopped")
     return exit_codes.OK
+
+
+def health_port(config: Config) -> int:
+    """BATON_HEALTH_PORT, else `[baton] health_port`: a container sets the one variable that
+    its HEALTHCHECK reads too (one setting, not two)."""
+    from baton.core.errors import ConfigError
+
+    text = os.environ.get("BATON_HEALTH_PORT", "").strip()
+    if not text:
+        return config.baton.health_port
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise ConfigError(f"BATON_HEALTH_PORT={text!r}: expected a port number (1-65535)")
+    return int(text)
+
+
+def health_host(config: Config) -> str:
+    """BATON_HEALTH_HOST, else `[baton] health_host` (default 127.0.0.1)."""
+    return os.environ.get("BATON_HEALTH_HOST", "").strip() or config.baton.health_host
 
 
 def command_backfill(args: argparse.Namespace) -> int:
@@ -129,4 +187,6 @@ def command_backfill(args: argparse.Namespace) -> int:
 def command_demo(args: argparse.Namespace) -> int:
     from baton.app.demo import run_demo
 
-    return run_demo(args.config, workdir=args.workdir)
+    # the demo runs its own shipped config; --config only when given explicitly
+    config = None if args.config == Path("config.toml") else args.config
+    return run_demo(config, workdir=args.workdir, keep=args.keep)

@@ -34,9 +34,9 @@ from __future__ import annotations
 import json
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import requests
 import structlog
@@ -97,8 +97,17 @@ class SalesforceSession(requests.Session):
         return getattr(self._local, "last", None)
 
 
+class Rotation(Protocol):
+    """Who of a queue's active members gets the task of action `key` (round robin, persisted:
+    store.rotation.QueueRotation, given by the composition root)."""
+
+    def assign(self, queue: str, key: str, members: Sequence[str]) -> str: ...
+
+
 class SalesforceOrg:
     """One Salesforce org: authentication, session, error mapping, retries, API allocation."""
+
+    rotation: Rotation | None = None  # queue:<name> owners take turns when set
 
     def __init__(
         self,

@@ -21,7 +21,7 @@ class OwnerResolver:
         self.org = org
         self._calls = calls
         self._users: dict[str, str | None] = {}  # assignee reference -> user id (cached)
-        self._queues: dict[str, str | None] = {}  # queue name or id -> first active member
+        self._queues: dict[str, list[str]] = {}  # queue name or id -> its active user members
 
     def record_owners(self, actions: Sequence[Action]) -> dict[str, str | None]:
         """OwnerId of the records whose tasks go to "the owner", one query per 300 records."""
@@ -36,21 +36,22 @@ class OwnerResolver:
                 owners[str(row.get("Id"))[:15]] = row.get("OwnerId")
         return owners
 
-    def resolve(self, reference: OwnerRef | None, owner: str | None) -> str:
-        """A User id for the record's owner (a queue owner: its first active member), the
-        owner's manager, a named user (id, username, email or name) or a queue's first active
-        member."""
+    def resolve(self, reference: OwnerRef | None, owner: str | None, key: str | None = None) -> str:
+        """A User id for the record's owner (a queue owner: one of its active members), the
+        owner's manager, a named user (id, username, email or name) or one of a queue's active
+        members: in turns (round robin, `org.rotation`, for the action `key`) when the org has a
+        rotation, else the first."""
         kind = OwnerKind.OWNER if reference is None else reference.kind
         if kind in (OwnerKind.OWNER, OwnerKind.MANAGER):
             if not owner:
                 raise PayloadError("the record was not found or has no owner")
             if owner.startswith("00G"):
-                owner = self._queue_member(owner)
+                owner = self._queue_member(owner, key)
             return self._manager_of(owner) if kind is OwnerKind.MANAGER else owner
         value = reference.value if reference is not None else None
         if not value:
             raise PayloadError(f"owner reference {reference} names no user or queue")
-        return self._queue_member(value) if kind is OwnerKind.QUEUE else self._user(value)
+        return self._queue_member(value, key) if kind is OwnerKind.QUEUE else self._user(value)
 
     def _user(self, value: str) -> str:
         if soql.is_id(value, "005"):
@@ -73,19 +74,23 @@ class OwnerResolver:
             raise PayloadError(f"user {user_id} has no manager in Salesforce")
         return manager
 
-    def _queue_member(self, queue: str) -> str:
-        """The first active user member of a queue (by name, developer name or id); cached."""
+    def _queue_member(self, queue: str, key: str | None = None) -> str:
+        """An active user member of a queue (by name, developer name or id): the rotation's
+        next for action `key`, else the first; the members are read once per writer."""
         if queue not in self._queues:
             members = [str(row["UserOrGroupId"]) for row in self.org.query_records(
                 soql.queue_members_query(queue), counter=self._calls)
                 if str(row.get("UserOrGroupId", "")).startswith("005")]
-            member = None
+            active_members: list[str] = []
             if members:
                 active = {str(row.get("Id"))[:15] for row in self.org.query_records(
                     soql.active_users_query(members), counter=self._calls)}
-                member = next((m for m in members if m[:15] in active), None)
-            self._queues[queue] = member
-        member = self._queues[queue]
-        if member is None:
+                active_members = [m for m in members if m[:15] in active]
+            self._queues[queue] = active_members
+        active_members = self._queues[queue]
+        if not active_members:
             raise PayloadError(f"Salesforce queue {queue!r} has no active user member")
-        return member
+        rotation = self.org.rotation
+        if rotation is None or key is None:
+            return active_members[0]
+        return rotation.assign(queue, key, active_members)

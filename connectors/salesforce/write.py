@@ -143,7 +143,8 @@ class SalesforceWriter:
     def _plan(self, action: Action, owners: Mapping[str, str | None]) -> list[_Op]:
         obj = self.source.object
         if action.kind == ActionKind.TASK:
-            owner = self.owners.resolve(action.assignee, owners.get(action.record_id[:15]))
+            owner = self.owners.resolve(action.assignee, owners.get(action.record_id[:15]),
+                                       action.key)
             first_line = action.text.strip().splitlines()[0] if action.text.strip() else ""
             subject = action.subject or first_line or f"Baton: {action.gate_id}"
             values: dict[str, Any] = {
@@ -167,7 +168,8 @@ class SalesforceWriter:
                 raise PayloadError("SET_FIELD action without a field name")
             return [_Op(obj, {action.field: action.value}, record_id=action.record_id)]
         if action.kind == ActionKind.REASSIGN:
-            owner = self.owners.resolve(action.assignee, owners.get(action.record_id[:15]))
+            owner = self.owners.resolve(action.assignee, owners.get(action.record_id[:15]),
+                                       action.key)
             return [_Op(obj, {"OwnerId": owner}, record_id=action.record_id)]
         if action.kind == ActionKind.CLOSE_TASK:
             if not action.target:

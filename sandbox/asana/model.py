@@ -90,6 +90,9 @@ class Project:
     custom_fields: list[str] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
     created_at: datetime | None = None
+    # user gid -> access_level (admin | editor | commenter | viewer); empty: every workspace
+    # user is an editor (a public project)
+    access: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass

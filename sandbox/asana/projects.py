@@ -86,6 +86,23 @@ class ProjectRoutes(AsanaApi):
                         "custom_field": rendered})
         return out
 
+    @route("GET", API + r"/projects/(?P<gid>\d+)/project_memberships",
+           name="get_project_memberships_for_project")
+    def get_project_memberships(self, request: Request) -> Response:
+        """getProjectMembershipsForProject: `user` ("me", an email or a gid) filters."""
+        project = self._project(request.params["gid"])
+        levels = project.access or {gid: "editor" for gid in self.users}
+        wanted = request.arg("user")
+        if wanted == "me":
+            wanted = self._me(request)
+        items = [{"gid": str(int(project.gid) + 900 + index), "resource_type": "membership",
+                  "resource_subtype": "project_membership", "access_level": level,
+                  "parent": self._compact_project(project),
+                  "member": {"gid": gid, "resource_type": "user", "name": self.users[gid].name}}
+                 for index, (gid, level) in enumerate(sorted(levels.items()))
+                 if wanted in (None, gid, self.users[gid].email)]
+        return self._page(items, request, ("parent", "member", "access_level"))
+
     @route("POST", API + r"/sections/(?P<gid>\d+)/addTask", name="add_task_for_section")
     def add_task_for_section(self, request: Request) -> Response:
         section = self.sections.get(request.params["gid"])

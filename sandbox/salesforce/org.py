@@ -15,8 +15,10 @@ from baton.sandbox.server import Emulator, Request, Response
 
 from .schemas import (
     AUDIT_FIELDS,
+    DEFAULT_PICKLISTS,
     DEFAULTS,
     F,
+    FEED_TRACKED,
     HISTORY_OBJECTS,
     KEY_PREFIXES,
     MAX_LENGTH,
@@ -59,6 +61,8 @@ class Org(Emulator, Catalog):
             ).items()
         }
         self.org_id = make_id("00D", 1)
+        self.picklists = {key: list(values) for key, values in DEFAULT_PICKLISTS.items()}
+        self.feed_tracked = set(FEED_TRACKED)  # objects with Chatter feed tracking on
         self.schemas = default_schemas()
         self._tables: dict[str, dict[str, dict[str, Any]]] = {name: {} for name in self.schemas}
         self._by_prefix = {KEY_PREFIXES[name]: name for name in self.schemas}

@@ -54,12 +54,29 @@ class QueryRoutes(Org):
         if schema is None:
             return Response(404, NOT_FOUND)
         read_only = set(AUDIT_FIELDS) | set(schema.computed)
+        history = {table: parent for parent, (table, _) in HISTORY_OBJECTS.items()}
         fields = [{"name": name, "type": str(ftype), "label": name,
                    "updateable": name not in read_only, "createable": name not in read_only,
-                   "nillable": name not in REQUIRED.get(schema.name, ())}
+                   "nillable": name not in REQUIRED.get(schema.name, ()),
+                   "picklistValues": self._picklist(schema.name, name, history)}
                   for name, ftype in schema.fields.items()]
+        writable = schema.name not in history
         return Response(200, {"name": schema.name, "keyPrefix": KEY_PREFIXES[schema.name],
+                              "createable": writable, "updateable": writable,
+                              "queryable": True, "feedEnabled": schema.name in self.feed_tracked,
                               "fields": fields})
+
+    def _picklist(self, sobject: str, field: str,
+                  history: Mapping[str, str]) -> list[dict[str, Any]]:
+        """describe's picklistValues. On a history object (LeadHistory) the values of `Field`
+        are the parent's fields with history tracking on, plus the `created` event."""
+        if sobject in history and field == "Field":
+            values = ["created", *sorted(self.tracked_fields.get(history[sobject], ()))]
+        else:
+            values = list(self.picklists.get((sobject, field), ()))
+        return [{"value": v, "label": v, "active": True, "defaultValue": index == 0 and
+                 (sobject, field) in self.picklists, "validFor": None}
+                for index, v in enumerate(values)]
 
     # ---------------------------------------------------------------------- REST: query
 

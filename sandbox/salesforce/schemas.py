@@ -147,6 +147,21 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     "User": {"IsActive": True},
     "Group": {"Type": "Regular"},
 }
+# Picklist values the org defines (describe's `picklistValues`); the emulator stores any value,
+# as an org with "restricted picklist" off does, but `baton doctor` compares against these.
+DEFAULT_PICKLISTS: dict[tuple[str, str], tuple[str, ...]] = {
+    ("Lead", "Status"): ("Open - Not Contacted", "MQL", "Data Remediation", "Working - Contacted",
+                         "SQL", "Unqualified"),
+    ("Lead", "LeadSource"): ("Webinar", "Web", "Content Download", "Trade Show",
+                             "Partner Referral", "Paid Search", "Demo Request", "Event"),
+    ("Opportunity", "StageName"): ("Prospecting", "Qualification", "Proposal", "Negotiation",
+                                   "Closed Won", "Closed Lost"),
+    ("Task", "Status"): ("Not Started", "In Progress", "Completed"),
+    ("Task", "Priority"): ("High", "Normal", "Low"),
+    ("FeedItem", "Type"): ("TextPost", "LinkPost"),
+    ("Group", "Type"): ("Regular", "Queue"),
+}
+FEED_TRACKED = frozenset({"Lead", "Opportunity"})  # Setup → Feed Tracking, on by default here
 HISTORY_OBJECTS = {"Lead": ("LeadHistory", "LeadId"),
                    "Opportunity": ("OpportunityFieldHistory", "OpportunityId")}
 NOT_FOUND = [{"errorCode": "NOT_FOUND", "message": "The requested resource does not exist"}]

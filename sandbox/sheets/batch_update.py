@@ -18,7 +18,7 @@ class BatchUpdateRoutes(SheetsState):
     @route("POST", r"/v4/spreadsheets/(?P<sid>[^/:]+):batchUpdate", name="batch_update")
     def batch_update(self, request: Request) -> Response:
         caller = self._caller(request, "batch_update")
-        book = self._book(request.params["sid"], caller)
+        book = self._book(request.params["sid"], caller, write=True)
         body = request.json() or {}
         requests = body.get("requests") or []
         if not requests:

@@ -26,6 +26,8 @@ class MetadataRoutes(SheetsState):
             "mimeType": "application/vnd.google-apps.spreadsheet",
             "version": str(book.version),
             "modifiedTime": book.modified.strftime("%Y-%m-%dT%H:%M:%S.") + f"{book.modified.microsecond // 1000:03d}Z",
+            "capabilities": {"canEdit": caller not in book.viewers,
+                             "canComment": True, "canReadRevisions": caller not in book.viewers},
         }
         fields = request.arg("fields")
         if fields is None:

@@ -195,6 +195,7 @@ class Spreadsheet:
     version: int
     modified: datetime
     readers: set[str] | None = None  # client_emails it is shared with; None: anyone
+    viewers: set[str] = field(default_factory=set)  # shared as Viewer: may read, not edit
 
     def sheet(self, title: str) -> Sheet:
         for sheet in self.sheets:

@@ -57,13 +57,16 @@ class SheetsState(Emulator):
             )
         return self.tokens[token]
 
-    def _book(self, spreadsheet_id: str, caller: str | None, *, drive: bool = False) -> Spreadsheet:
+    def _book(self, spreadsheet_id: str, caller: str | None, *, drive: bool = False,
+              write: bool = False) -> Spreadsheet:
         book = self.books.get(spreadsheet_id)
         if book is None:
             if drive:
                 raise GoogleApiError(404, f"File not found: {spreadsheet_id}.", "notFound")
             raise GoogleApiError(404, "Requested entity was not found.")
         if book.readers is not None and caller not in book.readers:
+            raise GoogleApiError(403, "The caller does not have permission")
+        if write and caller in book.viewers:
             raise GoogleApiError(403, "The caller does not have permission")
         return book
 

@@ -36,6 +36,11 @@ class SheetsUsers(SheetsState):
         with self.lock:
             self.books[spreadsheet_id].readers = emails
 
+    def share_as_viewer(self, spreadsheet_id: str, emails: set[str]) -> None:
+        """Viewer access: reads work, every write is 403 (as Drive's "Viewer" role)."""
+        with self.lock:
+            self.books[spreadsheet_id].viewers = set(emails)
+
     def sheet(self, spreadsheet_id: str, tab: str) -> Sheet:
         return self.books[spreadsheet_id].sheet(tab)
 

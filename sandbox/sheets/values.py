@@ -16,7 +16,7 @@ class ValuesRoutes(SheetsState):
     @route("POST", r"/v4/spreadsheets/(?P<sid>[^/:]+)/values/(?P<range>[^/:]+):clear", name="values_clear")
     def values_clear(self, request: Request) -> Response:
         caller = self._caller(request, "values_clear")
-        book = self._book(request.params["sid"], caller)
+        book = self._book(request.params["sid"], caller, write=True)
         grid = parse_a1(book, unquote(request.params["range"]))
         r0, r1, c0, c1 = grid.bounded()
         for row in grid.sheet.rows[r0:r1]:
@@ -81,7 +81,7 @@ class ValuesRoutes(SheetsState):
     @route("PUT", r"/v4/spreadsheets/(?P<sid>[^/:]+)/values/(?P<range>[^/:]+)", name="values_update")
     def values_update(self, request: Request) -> Response:
         caller = self._caller(request, "values_update")
-        book = self._book(request.params["sid"], caller)
+        book = self._book(request.params["sid"], caller, write=True)
         option = request.arg("valueInputOption")
         result = self._write_values(book, unquote(request.params["range"]), request.json() or {}, option)
         self._touch(book)
@@ -90,7 +90,7 @@ class ValuesRoutes(SheetsState):
     @route("POST", r"/v4/spreadsheets/(?P<sid>[^/:]+)/values:batchUpdate", name="values_batch_update")
     def values_batch_update(self, request: Request) -> Response:
         caller = self._caller(request, "values_batch_update")
-        book = self._book(request.params["sid"], caller)
+        book = self._book(request.params["sid"], caller, write=True)
         body = request.json() or {}
         option = body.get("valueInputOption")
         for data in body.get("data") or []:  # validate everything before touching anything
