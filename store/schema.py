@@ -21,7 +21,9 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    inspect,
     select,
+    text,
 )
 from sqlalchemy.types import TypeDecorator
 
@@ -112,6 +114,9 @@ evaluations = Table(
     Column("failures_json", Text, nullable=False),
     Column("values_json", Text, nullable=False),
     Column("evaluated_at", UTCDateTime(), nullable=False),
+    # Which values the gate saw: "" for the record as it is in the gated status, else a note
+    # such as "values as of <time> from history" (added by migration 3).
+    Column("values_basis", Text, nullable=False, server_default=""),
     UniqueConstraint("transition_key", "gate_id", name="uq_evaluation"),
     Index("ix_evaluations_record", "source", "record_id"),
 )
@@ -171,6 +176,18 @@ sla_timers = Table(
     Index("ix_sla_record", "source", "record_id"),
 )
 
+# Round-robin owners (`queue:<name>`): who each task's action went to. The rotation's position is
+# the number of rows of the queue; a retried action (same key) keeps its member.
+queue_assignments = Table(
+    "queue_assignments",
+    metadata,
+    Column("action_key", String(40), primary_key=True),
+    Column("queue", String(200), nullable=False),
+    Column("member", String(200), nullable=False),
+    Column("assigned_at", UTCDateTime(), nullable=False),
+    Index("ix_queue_assignments_queue", "queue"),
+)
+
 
 Migration = tuple[int, str, Callable[[Connection], None]]
 
@@ -183,10 +200,27 @@ def _create(*tables: Table) -> Callable[[Connection], None]:
     return apply
 
 
+def _add_column(table: Table, name: str) -> Callable[[Connection], None]:
+    """Add a column declared on `table` to a state file made before it (new files have it)."""
+    def apply(connection: Connection) -> None:
+        if name in {c["name"] for c in inspect(connection).get_columns(table.name)}:
+            return
+        column = table.c[name]
+        ddl = column.type.compile(dialect=connection.dialect)
+        default = f" DEFAULT {column.server_default.arg!r}" if column.server_default is not None else ""  # type: ignore[attr-defined]
+        null = "" if column.nullable else " NOT NULL"
+        connection.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {name} {ddl}{null}{default}"))
+
+    return apply
+
+
 MIGRATIONS: list[Migration] = [
     (1, "initial: cursors, records, transitions, evaluations, violations, ledger",
      _create(cursors, records, transitions, evaluations, violations, ledger)),
     (2, "sla timers", _create(sla_timers)),
+    (3, "evaluations: values basis (history, or current values of a record that moved on)",
+     _add_column(evaluations, "values_basis")),
+    (4, "queue assignments: round-robin owners of queue tasks", _create(queue_assignments)),
 ]
 
 

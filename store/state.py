@@ -125,17 +125,25 @@ class StateStore:
                     {"transition_key": e.transition_key, "source": e.source, "record_id": e.record_id,
                      "gate_id": e.gate_id, "rule_version": e.rule_version, "passed": e.passed,
                      "failures_json": _dumps(e.failures), "values_json": _dumps(e.values),
-                     "evaluated_at": now}
+                     "values_basis": e.basis, "evaluated_at": now}
                     for e in write.evaluations])
             if write.opened:
                 connection.execute(self._insert_ignore(schema.violations, ["transition_key", "gate_id"]), [
                     {"source": write.source, "record_id": r, "gate_id": g, "transition_key": t,
                      "opened_at": now} for r, g, t in write.opened])
-            v = schema.violations.c
+            v, t = schema.violations.c, schema.transitions.c
             for record_id, gate_id, by_key in write.resolved:
+                # Only violations opened by an earlier entry (or one not recorded): one cycle may hold several entries
+                # of one record into one gate (fail, fixed, pass), and a failure supersedes the
+                # violations before it, not itself.
+                resolving_at = select(t.at).where(t.key == by_key).scalar_subquery()
+                not_earlier = select(t.key).where(t.source == write.source,
+                                                  t.record_id == record_id, t.at >= resolving_at)
                 connection.execute(update(schema.violations).where(
                     v.source == write.source, v.record_id == record_id, v.gate_id == gate_id,
-                    v.resolved_at.is_(None)).values(resolved_at=now, resolved_by=by_key))
+                    v.resolved_at.is_(None), v.transition_key != by_key,
+                    v.transition_key.not_in(not_earlier))
+                    .values(resolved_at=now, resolved_by=by_key))
             if write.actions:
                 connection.execute(self._insert_ignore(schema.ledger, ["key"]), [
                     {"key": a.key, "source": a.source, "record_id": a.record_id,

@@ -38,3 +38,30 @@ def test_the_first_screen_gives_the_demo_and_the_test_command_ci_runs():
     assert [line.split("#")[0].strip() for line in first_block] == [
         'pip install -e ".[dev]" && baton demo', 'pip install -e ".[dev]" && pytest']
     assert 'pip install -e ".[dev]" && pytest' in (ROOT / ".ci" / "run").read_text()
+
+
+def test_the_first_screen_links_the_setup_guides_and_they_exist():
+    first_screen = README.split("---")[0]
+    for guide in ("docs/going-live.md", "docs/salesforce.md", "docs/asana.md", "docs/sheets.md"):
+        assert f"]({guide})" in first_screen, guide
+        assert (ROOT / guide).is_file(), guide
+
+
+def test_the_guides_name_only_real_commands_and_exit_codes():
+    from baton.app import exit_codes
+
+    commands = set(build_parser()._subparsers._group_actions[0].choices)  # noqa: SLF001
+    codes = {v for k, v in vars(exit_codes).items() if k.isupper() and isinstance(v, int)}
+    for guide in (ROOT / "docs").glob("*.md"):
+        text = guide.read_text(encoding="utf-8")
+        for name in re.findall(r"`baton ([a-z-]+)", text):
+            assert name in commands, (guide.name, name)
+        if "## Exit codes" in text:
+            table = text.split("## Exit codes")[1].split("##")[0]
+            assert {int(c) for c in re.findall(r"^\| (\d+) \|", table, re.MULTILINE)} == codes
+    going_live = (ROOT / "docs" / "going-live.md").read_text(encoding="utf-8")
+    steps = re.findall(r"^\| \d \| `baton ([a-z -]+?)(?: --since 90d)?` \|", going_live, re.MULTILINE)
+    assert steps == ["check", "doctor", "run --dry-run", "run --once", "backfill",
+                     "run --dry-run", "run"]
+    for key in ("mql", "accepted", "rejected", "sql", "opportunity", "due_field", "target"):
+        assert f"\n{key} = " in going_live, key

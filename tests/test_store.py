@@ -40,9 +40,9 @@ def test_migrations_are_recorded_and_reopening_is_a_no_op(tmp_path):
     first = StateStore.open(tmp_path / "s.db")
     with first.engine.connect() as c:
         versions = c.execute(text("select version from schema_version")).scalars().all()
-    assert versions == [1, 2]
+    assert versions == [1, 2, 3, 4]
     again = StateStore.open(tmp_path / "s.db")
-    assert again.migrate() == 2
+    assert again.migrate() == 4
     with again.engine.connect() as c:
         assert c.execute(text("pragma journal_mode")).scalar() == "wal"
 
@@ -184,7 +184,7 @@ def test_a_state_from_a_newer_baton_is_refused(tmp_path):
                        "values (99, 'the future', '2030-01-01 00:00:00')"))
     store.engine.dispose()
     with pytest.raises(StateFileError, match="written by a newer Baton .schema version 99; this "
-                                             "build knows up to 2."):
+                                             "build knows up to 4."):
         StateStore.open(tmp_path / "state.db")
 
 
