@@ -11,8 +11,9 @@ from pathlib import Path
 
 import structlog
 
-from baton.core.config import Config
+from baton.core.config import Config, Secrets
 from baton.store import StateStore
+from baton.store.database import PASSWORD_SECRET, is_url
 from baton.store.lock import LockHolder, lock_for
 
 log = structlog.get_logger()
@@ -24,9 +25,20 @@ def state_location(config: Config) -> str | Path:
     return state if "://" in state else config.resolve(state)
 
 
+def state_password(config: Config, secrets: Secrets | None = None) -> str | None:
+    """A database state's password: BATON_STATE_PASSWORD from the environment or the secrets
+    file (never from the URL in config.toml); None for a SQLite file."""
+    if not is_url(config.baton.state):
+        return None
+    if secrets is None:
+        secrets = Secrets(config.resolve(config.baton.secrets_file)
+                          if config.baton.secrets_file else None)
+    return secrets.get(PASSWORD_SECRET)
+
+
 def open_store(config: Config) -> StateStore:
     """The state for reading (reports, explain, preview): checked, not locked."""
-    return StateStore.open(state_location(config))
+    return StateStore.open(state_location(config), state_password(config))
 
 
 @contextmanager

@@ -18,7 +18,7 @@ from baton.core.actions import ActionResult
 from baton.core.errors import StateFileError, StateNotWritable
 from baton.core.records import Record, TimeSource
 from baton.core.faults import crashpoint
-from baton.store import schema, sqlite_file
+from baton.store import database, schema, sqlite_file
 from baton.store.action_codec import action_from_dict, action_to_dict
 from baton.store.models import CycleWrite, KnownRecord, LedgerEntry, OpenViolation, SlaTimer
 from baton.store.rows import EvaluationRow, LedgerRow, SourceState, StoredRecord
@@ -31,14 +31,22 @@ class StateStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.location = engine.url.database if engine.dialect.name == "sqlite" else \
-            engine.url.render_as_string(hide_password=True)
+            engine.url.set(drivername="postgresql").render_as_string(hide_password=True)
         self.migrate()
 
     @classmethod
-    def open(cls, location: str | Path) -> StateStore:
+    def open(cls, location: str | Path, password: str | None = None) -> StateStore:
         """A path opens a SQLite file (WAL), checked first (`sqlite_file`); a URL
-        (postgresql://…) is used as it is. A state Baton cannot use raises a `StateError`."""
+        (postgresql://…) opens that database with psycopg 3 (`database`; the password, if
+        any, given apart from the URL). A state Baton cannot use raises a `StateError`."""
         text = str(location)
+        if database.is_postgresql(text):
+            engine = database.postgresql_engine(text, password)
+            try:
+                return cls(engine)
+            except DBAPIError as error:
+                engine.dispose()
+                raise database.unusable(text, error) from None
         if "://" not in text:
             if text != ":memory:":
                 sqlite_file.prepare(Path(text))
@@ -56,8 +64,17 @@ class StateStore:
             raise StateFileError(f"{what}; {sqlite_file.ADVICE}") from None
 
     def migrate(self) -> int:
+        if self.engine.dialect.name == "postgresql":
+            # Several instances may start at once: one transaction, serialised by a
+            # transaction-scoped advisory lock (safe behind PgBouncer), DDL included.
+            with self.engine.begin() as connection:
+                database.lock_migrations(connection, schema.MIGRATION_LOCK_KEY)
+                return self._migrate(connection, schema.current_version(connection))
         with self.engine.begin() as connection:
             version = schema.current_version(connection)
+        return self._migrate(None, version)
+
+    def _migrate(self, shared: Any, version: int) -> int:
         known = schema.MIGRATIONS[-1][0]
         if version > known:
             raise StateFileError(
@@ -67,7 +84,7 @@ class StateStore:
         for number, name, apply in schema.MIGRATIONS:
             if number <= version:
                 continue
-            with self.engine.begin() as connection:
+            with database.transaction(self.engine, shared) as connection:
                 apply(connection)
                 connection.execute(insert(schema.schema_version).values(
                     version=number, name=name, applied_at=_now()))
@@ -379,6 +396,3 @@ def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-
