@@ -44,7 +44,7 @@ def open_store(config: Config) -> StateStore:
 @contextmanager
 def writing(config: Config, wait: bool = False) -> Iterator[None]:
     """Hold the state's writer lock, or raise StateLocked naming the holder (wait: block)."""
-    lock = lock_for(state_location(config))
+    lock = lock_for(state_location(config), state_password(config))
 
     def waiting(holder: LockHolder | None) -> None:
         log.warning("state.lock_wait", state=str(state_location(config)),

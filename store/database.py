@@ -56,10 +56,14 @@ def postgresql_engine(location: str, password: str | None = None, **options: Any
     url = postgresql_url(location, password)
     given = url.query.get("options")  # e.g. a search_path, kept before Baton's own settings
     options_text = " ".join([*([given] if isinstance(given, str) else list(given or ())),
-                             "-c timezone=UTC -c statement_timeout=30000"])
+                             "-c timezone=UTC -c statement_timeout=30000",
+                             # a frozen holder (SIGSTOP) cannot keep a lease row locked
+                             "-c idle_in_transaction_session_timeout=10000"])
     connect_args = {"connect_timeout": 5, "options": options_text}
-    return create_engine(url.difference_update_query(["options"]), pool_pre_ping=True,
-                         pool_size=5, max_overflow=5, connect_args=connect_args, **options)
+    settings: dict[str, Any] = {"pool_pre_ping": True, "pool_size": 5, "max_overflow": 5,
+                                **options}
+    return create_engine(url.difference_update_query(["options"]), connect_args=connect_args,
+                         **settings)
 
 
 def unusable(location: str, error: Exception) -> StateFileError:
@@ -83,3 +87,16 @@ def transaction(engine: Engine, shared: Connection | None) -> Iterator[Connectio
         return
     with engine.begin() as connection:
         yield connection
+
+
+_active_fence: Any = None
+
+
+def set_active_fence(fence: Any) -> None:
+    """The lease (`leases.PgLease`) this process writes under; None when it holds none."""
+    global _active_fence
+    _active_fence = fence
+
+
+def active_fence() -> Any:
+    return _active_fence
