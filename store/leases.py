@@ -230,7 +230,7 @@ def _stop_acting(reason: str) -> None:
 
 def database_now(lease: PgLease) -> datetime:
     with lease.engine.connect() as connection:
-        return connection.execute(text("SELECT now()")).scalar_one()  # type: ignore[no-any-return]
+        return connection.execute(text("SELECT now()")).scalar_one()
 
 
 def set_active(lease: PgLease | None) -> None:

@@ -23,7 +23,7 @@ from typing import Protocol
 
 from baton.core.errors import StateLocked, StateNotWritable
 from baton.store.database import is_postgresql
-from baton.store.leases import PgLease
+from baton.store.leases import LeaseHolder, PgLease
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +43,7 @@ class StateLock(Protocol):
 
     def release(self) -> None: ...
 
-    def holder(self) -> LockHolder | None:
+    def holder(self) -> LockHolder | LeaseHolder | None:
         """Who holds it, as far as is known (None: free, or the holder is not known)."""
 
 
