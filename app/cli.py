@@ -12,6 +12,7 @@
     baton backfill --since 90d       fill the transition log from history, with no write-backs
     baton preview GATE               try a gate on the current records and the recorded history
     baton reset-state                move the state file aside; the next run takes a new baseline
+    baton migrate-state --to URL     copy the SQLite state into an empty PostgreSQL database
 
 The commands live in `baton.app.commands`; the exit codes in `baton.app.exit_codes`.
 A user error (a bad option value, a missing folder, an empty state) is one line on stderr that
@@ -35,7 +36,7 @@ from baton.app.commands.explain import command_explain, command_preview
 from baton.app.commands.reports import command_audit, command_map, command_report
 from baton.app.commands.run import command_backfill, command_demo, command_run
 from baton.app.commands.sandbox import command_sandbox
-from baton.app.commands.state import command_reset_state
+from baton.app.commands.state import command_migrate_state, command_reset_state
 from baton.app.exit_codes import Refused, UsageError
 from baton.core.clock import utcnow
 from baton.core.errors import ConfigError, StateFileError, StateLocked, StateNotWritable
@@ -168,6 +169,12 @@ def build_parser() -> argparse.ArgumentParser:
     reset = commands.add_parser("reset-state", parents=[common],
                                 help="move the state file aside (kept); the next run takes a new baseline")
     reset.set_defaults(handler=command_reset_state)
+
+    migrate = commands.add_parser("migrate-state", parents=[common],
+                                  help="copy the SQLite state into an empty PostgreSQL database")
+    migrate.add_argument("--to", required=True, metavar="postgresql://USER@HOST/DB",
+                         help="the target database (password from BATON_STATE_PASSWORD)")
+    migrate.set_defaults(handler=command_migrate_state)
     return parser
 
 

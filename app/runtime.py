@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from baton.app.check import problems_against
+from baton.app.state import state_location, state_password
 from baton.connectors.base import Connector
 from baton.connectors.factory import build_connectors
 from baton.connectors.retry import RetryPolicy
@@ -55,8 +56,7 @@ def open_runtime(config: Config, secrets: Secrets | None = None,
         Problem(str(config.path), "rules", problem)
         for problem in problems_against(config, rule_set, config.rule_files())])
     rules.current()  # fail at start-up, not in the first cycle, when no good rules exist
-    store = StateStore.open(config.resolve(config.baton.state)
-                            if "://" not in config.baton.state else config.baton.state)
+    store = StateStore.open(state_location(config), state_password(config, secrets))
     built = connectors if connectors is not None else build_connectors(config, secrets, retry)
     rotation = QueueRotation(store)  # queue:<name> owners take turns, persisted in the state
     for connector in built.values():

@@ -12,8 +12,9 @@ from pathlib import Path
 import structlog
 
 from baton.app.exit_codes import Refused
-from baton.core.config import Config
+from baton.core.config import Config, Secrets
 from baton.store import StateStore
+from baton.store.database import PASSWORD_SECRET, is_url
 from baton.store.lock import LockHolder, lock_for
 
 log = structlog.get_logger()
@@ -25,9 +26,20 @@ def state_location(config: Config) -> str | Path:
     return state if "://" in state else config.resolve(state)
 
 
+def state_password(config: Config, secrets: Secrets | None = None) -> str | None:
+    """A database state's password: BATON_STATE_PASSWORD from the environment or the secrets
+    file (never from the URL in config.toml); None for a SQLite file."""
+    if not is_url(config.baton.state):
+        return None
+    if secrets is None:
+        secrets = Secrets(config.resolve(config.baton.secrets_file)
+                          if config.baton.secrets_file else None)
+    return secrets.get(PASSWORD_SECRET)
+
+
 def open_store(config: Config) -> StateStore:
     """The state for reading (reports, explain, preview): checked, not locked."""
-    return StateStore.open(state_location(config))
+    return StateStore.open(state_location(config), state_password(config))
 
 
 def open_recorded(config: Config, command: str) -> StateStore:
@@ -38,7 +50,7 @@ def open_recorded(config: Config, command: str) -> StateStore:
     if isinstance(location, Path) and not location.exists():
         raise Refused(f"no state at {location}: `baton {command}` reads what `baton run` "
                       f"recorded, and there is nothing yet; {first}")
-    store = StateStore.open(location)
+    store = StateStore.open(location, state_password(config))
     if store.count("records") == 0 and not any(store.source_state(s.id).has_baseline
                                                for s in config.source):
         raise Refused(f"the state at {location} is empty (no baseline, no record): "
@@ -49,7 +61,7 @@ def open_recorded(config: Config, command: str) -> StateStore:
 @contextmanager
 def writing(config: Config, wait: bool = False) -> Iterator[None]:
     """Hold the state's writer lock, or raise StateLocked naming the holder (wait: block)."""
-    lock = lock_for(state_location(config))
+    lock = lock_for(state_location(config), state_password(config))
 
     def waiting(holder: LockHolder | None) -> None:
         log.warning("state.lock_wait", state=str(state_location(config)),

@@ -6,7 +6,8 @@ holds the state's `StateLock` for its whole life; a second one is refused with t
 `<state>.lock` beside it: the OS drops it when its holder exits or is killed (SIGKILL included),
 so it never goes stale the way a pid file does. The file itself stays (removing it would let two
 processes lock two different files); it holds the holder's description, for the message.
-A PostgreSQL state will take a lease behind the same interface (a later issue).
+A PostgreSQL state takes a lease behind the same interface (`leases.PgLease`): one instance
+acts, the others wait as standbys, and every write is fenced by the lease's epoch.
 """
 from __future__ import annotations
 
@@ -21,6 +22,8 @@ from pathlib import Path
 from typing import Protocol
 
 from baton.core.errors import StateLocked, StateNotWritable
+from baton.store.database import is_postgresql
+from baton.store.leases import LeaseHolder, PgLease
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +43,7 @@ class StateLock(Protocol):
 
     def release(self) -> None: ...
 
-    def holder(self) -> LockHolder | None:
+    def holder(self) -> LockHolder | LeaseHolder | None:
         """Who holds it, as far as is known (None: free, or the holder is not known)."""
 
 
@@ -108,7 +111,7 @@ class FileLock:
 
 
 class NoLock:
-    """For an in-memory state (tests) and, until leases land, a database URL."""
+    """For an in-memory state (tests)."""
 
     def acquire(self, wait: bool = False,
                 on_wait: Callable[[LockHolder | None], None] | None = None) -> None:
@@ -121,9 +124,11 @@ class NoLock:
         return None
 
 
-def lock_for(location: str | Path) -> StateLock:
-    """The writer lock of a state location: a path (SQLite) or a URL."""
+def lock_for(location: str | Path, password: str | None = None) -> StateLock:
+    """The writer lock of a state location: a path (SQLite), a PostgreSQL URL (a lease)."""
     text = str(location)
+    if is_postgresql(text):
+        return PgLease(text, password)
     if "://" in text or text == ":memory:":
         return NoLock()
     return FileLock(Path(text))

@@ -191,6 +191,9 @@ queue_assignments = Table(
 
 Migration = tuple[int, str, Callable[[Connection], None]]
 
+# PostgreSQL: the transaction-scoped advisory lock that serialises migrations of several instances.
+MIGRATION_LOCK_KEY = 0x42A70_0001
+
 
 def _create(*tables: Table) -> Callable[[Connection], None]:
     def apply(connection: Connection) -> None:

@@ -22,6 +22,24 @@ def _fresh_structlog():
     structlog.reset_defaults()
 
 
+@pytest.fixture(scope="session")
+def pg_server():
+    """A database of this test session's own on the PostgreSQL server, dropped at the end."""
+    from tests.pg_helpers import PgServer
+
+    server = PgServer()
+    yield server
+    server.drop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def state_location(request, tmp_path):
+    """Where a test's state lives: a SQLite file, or a fresh schema on PostgreSQL."""
+    if request.param == "sqlite":
+        return tmp_path / "state.db"
+    return request.getfixturevalue("pg_server").fresh_url()
+
+
 @pytest.fixture
 def demo_config():
     return load_config(ROOT / "config.toml")
@@ -43,12 +61,19 @@ def make_sandbox(tmp_path):
 
 
 @pytest.fixture
-def runtime_on(demo_config, tmp_path):
+def runtime_state(tmp_path):
+    """The state `runtime_on` uses; a module that overrides it with `state_location` runs its
+    tests on SQLite and on PostgreSQL."""
+    return tmp_path / "state.db"
+
+
+@pytest.fixture
+def runtime_on(demo_config, runtime_state):
     """A Baton runtime (store, rules, real connectors) pointed at a started sandbox."""
     from baton.app.runtime import open_runtime
 
     def make(box: Sandbox, config=None):
-        configured, secrets = box.configure(config or demo_config, tmp_path / "state.db")
+        configured, secrets = box.configure(config or demo_config, runtime_state)
         # Real retries, without the waiting: a fault storm in a test ends in milliseconds.
         runtime = open_runtime(configured, secrets, retry=RetryPolicy(attempts=3, sleep=lambda s: None))
         return runtime, runtime.runner(clock=box.clock.now)

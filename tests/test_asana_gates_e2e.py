@@ -9,6 +9,12 @@ GOOD_FIELDS = {"Campaign ID": "CMP-1201", "Channel": "email", "Visual brief": "S
 
 
 @pytest.fixture
+def runtime_state(state_location):
+    """These tests run on SQLite and on PostgreSQL (conftest's state_location)."""
+    return state_location
+
+
+@pytest.fixture
 def content(make_sandbox, runtime_on):
     box = make_sandbox("asana")
     asana = box.asana

@@ -12,8 +12,8 @@ M = timedelta(minutes=1)
 LEADS, CONTENT = "salesforce:leads", "asana:content-calendar"
 
 
-def test_a_report_from_the_store(tmp_path):
-    store = StateStore.open(tmp_path / "state.db")
+def test_a_report_from_the_store(state_location):  # on SQLite and on PostgreSQL
+    store = StateStore.open(state_location)
     mql = Transition(LEADS, "L1", "Open - Not Contacted", "MQL", T0, TimeSource.HISTORY)
     touch = Transition(LEADS, "L1", "MQL", "Working - Contacted", T0 + 4 * M, TimeSource.HISTORY)
     later = Transition(LEADS, "L1", "Working - Contacted", "SQL", datetime(2025, 3, 1, tzinfo=UTC),

@@ -26,6 +26,12 @@ LEAD = {"Company": "Acme", "Title": "CMO", "LeadSource": "Demo Request", "Consen
 
 
 @pytest.fixture
+def runtime_state(state_location):
+    """These tests run on SQLite and on PostgreSQL (conftest's state_location)."""
+    return state_location
+
+
+@pytest.fixture
 def world(make_sandbox, runtime_on, demo_config, tmp_path):
     rules = tmp_path / "rules"
     rules.mkdir()

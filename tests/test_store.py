@@ -20,8 +20,11 @@ NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def store(tmp_path):
-    return StateStore.open(tmp_path / "state.db")
+def store(state_location):
+    """Every test that takes `store` runs on SQLite and on PostgreSQL (conftest's state_location)."""
+    opened = StateStore.open(state_location)
+    yield opened
+    opened.engine.dispose()
 
 
 def record(status="MQL"):
@@ -36,15 +39,18 @@ def task(key="k1"):
     return Action(key, ActionKind.TASK, "sf", "00Q1", "mql-entry", subject="Handoff blocked: Ada")
 
 
-def test_migrations_are_recorded_and_reopening_is_a_no_op(tmp_path):
-    first = StateStore.open(tmp_path / "s.db")
+def test_migrations_are_recorded_and_reopening_is_a_no_op(state_location):
+    first = StateStore.open(state_location)
     with first.engine.connect() as c:
-        versions = c.execute(text("select version from schema_version")).scalars().all()
+        versions = c.execute(text("select version from schema_version order by version")).scalars().all()
     assert versions == [1, 2, 3, 4]
-    again = StateStore.open(tmp_path / "s.db")
+    again = StateStore.open(state_location)
     assert again.migrate() == 4
-    with again.engine.connect() as c:
-        assert c.execute(text("pragma journal_mode")).scalar() == "wal"
+    if again.engine.dialect.name == "sqlite":
+        with again.engine.connect() as c:
+            assert c.execute(text("pragma journal_mode")).scalar() == "wal"
+    first.engine.dispose()
+    again.engine.dispose()
 
 
 def test_a_cycle_write_is_idempotent(store):
@@ -177,15 +183,15 @@ def test_a_damaged_file_is_not_replaced_by_a_new_baseline(tmp_path):
     assert path.read_bytes() == b""  # left as it was, for a person to look at
 
 
-def test_a_state_from_a_newer_baton_is_refused(tmp_path):
-    store = StateStore.open(tmp_path / "state.db")
+def test_a_state_from_a_newer_baton_is_refused(state_location):
+    store = StateStore.open(state_location)
     with store.engine.begin() as c:
         c.execute(text("insert into schema_version (version, name, applied_at) "
                        "values (99, 'the future', '2030-01-01 00:00:00')"))
     store.engine.dispose()
     with pytest.raises(StateFileError, match="written by a newer Baton .schema version 99; this "
                                              "build knows up to 4."):
-        StateStore.open(tmp_path / "state.db")
+        StateStore.open(state_location)
 
 
 def test_a_journal_without_its_state_file_is_refused(tmp_path):
