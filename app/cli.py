@@ -57,7 +57,7 @@ EXIT_CODES: list[tuple[type[Exception], int, str]] = [
 class Parser(argparse.ArgumentParser):
     """argparse, with a usage error as one line: what was wrong and where help is."""
 
-    def error(self, message: str) -> None:  # type: ignore[override]
+    def error(self, message: str) -> None:  # type: ignore[override]  # typeshed says NoReturn; exit() never returns either
         self.exit(exit_codes.USAGE, f"{self.prog}: {message} (see `{self.prog} --help`)\n")
 
 

@@ -69,7 +69,7 @@ def audit_sample(evaluations: Sequence[GateEvaluation], transitions: Iterable[Tr
             e.passed, tuple(dict.fromkeys(f.describe() for f in e.failures)),
             "; ".join(_describe(o, period.end) for o in sorted(started, key=lambda o: (o.started_at, o.sla_id)))
             or "none",
-            (snapshot.owner or "unassigned") if snapshot else "unknown"))
+            (snapshot.owner_label or snapshot.owner or "unassigned") if snapshot else "unknown"))
     return rows
 
 

@@ -66,7 +66,8 @@ def snapshots(rows: Iterable[StoredRecord], due_field: str = "",
     return [RecordSnapshot(row.source, row.record_id, row.name or "", row.owner,
                            parse_due(row.fields.get(due_field)) if due_field else None,
                            row.url or "",
-                           {f: _segment(row.fields.get(f)) for f in segment_fields})
+                           {f: _segment(row.fields.get(f)) for f in segment_fields},
+                           owner_label=row.owner_label)
             for row in rows]
 
 

@@ -167,6 +167,7 @@ class RecordSnapshot:
     due: datetime | None = None  # due at or before this instant (a date: the last instant of that UTC day)
     url: str = ""  # the record in its tool, when the connector stored one
     segments: Mapping[str, str] = field(default_factory=dict)  # segment field -> value
+    owner_label: str = ""  # the owner as a person reads it (a name where the tool gave one)
 
 
 @dataclass(frozen=True, slots=True)

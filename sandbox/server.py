@@ -93,7 +93,7 @@ def route(method: str, pattern: str, name: str | None = None) -> Callable[[Handl
     """Mark an Emulator method as the handler of METHOD + a path regex with named groups."""
 
     def mark(fn: Handler) -> Handler:
-        fn._route = (method, re.compile(pattern + r"/?$"), name or fn.__name__)  # type: ignore[attr-defined]
+        fn._route = (method, re.compile(pattern + r"/?$"), name or fn.__name__)  # type: ignore[attr-defined]  # a mark read back by Emulator.__init__
         return fn
 
     return mark

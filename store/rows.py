@@ -50,6 +50,18 @@ class StoredRecord:
         return cls(row.source, row.record_id, row.name, row.status, row.status_since, row.owner,
                    row.url, row.fingerprint, _json(row.fields_json, {}), row.seen_at)
 
+    @property
+    def owner_label(self) -> str:
+        """The owner as a person reads it: the name the tool gave with the record (Asana's
+        assignee name, Salesforce's Owner.Name when the source fetches it, a sheet's Owner
+        column) and the tool's id; "unassigned" when there is none."""
+        name = next((str(self.fields[key]) for key in ("assignee_name", "Owner.Name", "Owner",
+                                                        "owner", "Owner email", "owner email")
+                     if self.fields.get(key)), "")
+        if not self.owner:
+            return name or "unassigned"
+        return f"{name} ({self.owner})" if name and name != self.owner else self.owner
+
     def as_record(self) -> Record:
         """The snapshot as a `Record`; its time is when it entered its status (else when seen)."""
         return Record(self.source, self.record_id, self.url or "", self.name, self.status,

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
+    DefaultClause,
     Boolean,
     Column,
     Connection,
@@ -210,7 +211,8 @@ def _add_column(table: Table, name: str) -> Callable[[Connection], None]:
             return
         column = table.c[name]
         ddl = column.type.compile(dialect=connection.dialect)
-        default = f" DEFAULT {column.server_default.arg!r}" if column.server_default is not None else ""  # type: ignore[attr-defined]
+        server_default = column.server_default
+        default = f" DEFAULT {server_default.arg!r}" if isinstance(server_default, DefaultClause) else ""
         null = "" if column.nullable else " NOT NULL"
         connection.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {name} {ddl}{null}{default}"))
 

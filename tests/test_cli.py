@@ -451,3 +451,12 @@ def test_baton_sandbox_serves_the_tools_in_the_foreground_with_a_config(tmp_path
         process.send_signal(signal.SIGTERM)
         out, _ = process.communicate(timeout=30)
     assert process.returncode == 0 and "sandbox stopped" in out
+
+
+def test_audit_and_explain_show_the_owner_by_name(demo_state, capsys):
+    """Asana gives the assignee's name with the task: audit and explain show it beside the id."""
+    assert main(["audit", "--config", str(demo_state), "--sample", "50", "--since", "3650d"]) == 0
+    audit = capsys.readouterr().out
+    assert "owner: " in audit
+    named = [line for line in audit.splitlines() if line.strip().startswith("owner: ") and "(" in line]
+    assert named, audit[-2000:]

@@ -65,7 +65,7 @@ def find(config: Config, store: StateStore, text: str) -> list[StoredRecord]:
 def explain_lines(store: StateStore, record: StoredRecord) -> list[str]:
     """Why Baton did what it did to one record, as lines a person reads."""
     lines = [f"{record.source} {record.record_id}: {record.name!r}, status {record.status!r} "
-             f"since {_when(record.status_since)}"]
+             f"since {_when(record.status_since)}, owner {record.owner_label}"]
     lines += [f"  {_when(t.at)}  {t.from_status!r} -> {t.to_status!r} ({t.time_source.value})"
               for t in store.transitions(source=record.source) if t.record_id == record.record_id]
     for evaluation in store.evaluations(record.source, record.record_id):

@@ -107,9 +107,8 @@ class QueryRoutes(Org):
             return rest_error(400, "MALFORMED_QUERY", "A query string has to be specified")
         version = request.params["version"]
         compiled = compile_query(soql, self, self._render_value, self._attributes_maker(version))
-        table = self._tables[compiled.schema.name].values()
-        if not include_deleted:
-            table = (row for row in table if not row.get("IsDeleted"))  # type: ignore[assignment]
+        rows_in = self._tables[compiled.schema.name].values()
+        table = rows_in if include_deleted else [row for row in rows_in if not row.get("IsDeleted")]
         rows = compiled.run(table)
         if compiled.query.count_only:
             return Response(200, {"totalSize": len(rows), "done": True, "records": []})

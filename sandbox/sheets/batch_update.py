@@ -54,7 +54,7 @@ class BatchUpdateRoutes(SheetsState):
             if request.arg("fields"):  # a field mask overrides responseIncludeGridData
                 include = mask_mentions(mask, "updatedSpreadsheet", "sheets", "data")
             ranges = [parse_a1(book, r) for r in body.get("responseRanges") or []]
-            answer["updatedSpreadsheet"] = self._resource(book, ranges, include)  # type: ignore[attr-defined]
+            answer["updatedSpreadsheet"] = self._resource(book, ranges, include)  # type: ignore[attr-defined]  # MetadataRoutes' method: the emulator class combines both
         return Response(200, apply_field_mask(answer, mask))
 
     def _add_sheet(self, book: Spreadsheet, spec: dict[str, Any]) -> dict[str, Any]:

@@ -71,7 +71,7 @@ class MetadataRoutes(SheetsState):
         for r in range(r0, min(r1, len(grid.sheet.rows))):
             line = grid.sheet.rows[r]
             values = [
-                (line[c].cell_data() if c < len(line) and line[c] is not None else {})  # type: ignore[union-attr]
+                (cell.cell_data() if c < len(line) and (cell := line[c]) is not None else {})
                 for c in range(c0, min(c1, len(line)))
             ]
             while values and not values[-1]:

@@ -171,11 +171,12 @@ class Sheet:
         line = self.rows[row]
         while len(line) <= col:
             line.append(None)
-        if line[col] is None:
-            line[col] = Cell()
+        cell = line[col]
+        if cell is None:
+            cell = line[col] = Cell()
         self.row_count = max(self.row_count, row + 1)
         self.column_count = max(self.column_count, col + 1)
-        return line[col]  # type: ignore[return-value]
+        return cell
 
     def properties(self, index: int) -> dict[str, Any]:
         return {

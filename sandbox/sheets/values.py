@@ -57,7 +57,7 @@ class ValuesRoutes(SheetsState):
         for r in range(r0, min(r1, len(grid.sheet.rows))):
             line = grid.sheet.rows[r]
             out = [
-                (line[c].rendered(option) if line[c] is not None else None)  # type: ignore[union-attr]
+                (cell.rendered(option) if (cell := line[c]) is not None else None)
                 for c in range(c0, min(c1, len(line)))
             ]
             out = ["" if v is None else v for v in out]
