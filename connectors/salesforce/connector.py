@@ -55,6 +55,10 @@ class SalesforceConnector(Connector):
         """The configured fields' changes, from the rows `status_history` read this cycle."""
         return self._reader.field_history(record_ids, since)
 
+    def owner_history(self, record_ids: Sequence[str]) -> Mapping[str, Sequence[FieldChange]]:
+        """LeadHistory's `Owner` rows (ids) from the same read as the status history."""
+        return self._reader.owner_history(record_ids)
+
     def backfill_history(self, record_ids: Sequence[str],
                          since: datetime) -> Mapping[str, Sequence[StatusChange]]:
         """Status rows only: a backfill judges no gate, so it reads no field changes."""

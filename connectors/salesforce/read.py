@@ -125,11 +125,24 @@ class SalesforceReader:
         return {record_id: [c for c in self._fields[record_id][1] if c.at >= since]
                 for record_id in wanted}
 
+    def owner_history(self, record_ids: Sequence[str]) -> Mapping[str, Sequence[FieldChange]]:
+        """Owner changes the last `status_history` read (the `Owner` rows with ids: a real org
+        writes a second row with names, which is not an id and is left out)."""
+        out = {}
+        for record_id in dict.fromkeys(record_ids):
+            changes = [c for c in self._fields.get(record_id, (None, []))[1]
+                       if c.field == "OwnerId" and _is_owner_id(c.new)]
+            if changes:
+                out[record_id] = changes
+        return out
+
     def _tracked(self) -> dict[str, str]:
-        """History `Field` (lower case) -> the record field name, for the configured fields."""
+        """History `Field` (lower case) -> the record field name, for the configured fields and
+        the owner (routing delay)."""
         status = self.source.status_field.lower()
-        return {soql.history_field(name).lower(): name for name in self.source.fields
-                if "." not in name and name.lower() not in {status, "id", "name"}}
+        return {"owner": "OwnerId"} | {
+            soql.history_field(name).lower(): name for name in self.source.fields
+            if "." not in name and name.lower() not in {status, "id", "name", "ownerid"}}
 
     def _read_history(self, record_ids: Sequence[str], since: datetime | None, with_fields: bool
                       ) -> tuple[dict[str, list[StatusChange]], dict[str, list[FieldChange]]]:
@@ -234,6 +247,10 @@ class SalesforceReader:
         except ValueError:
             raise PayloadError(f"Salesforce {self.source.object} history: CreatedDate "
                                f"{_short(text)} is not a datetime") from None
+
+
+def _is_owner_id(value: Any) -> bool:
+    return isinstance(value, str) and (soql.is_id(value, "005") or soql.is_id(value, "00G"))
 
 
 def _covers(read_since: datetime | None, since: datetime) -> bool:
