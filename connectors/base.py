@@ -69,6 +69,11 @@ class Connector(ABC):
         and says so); by default the tool keeps none."""
         return {}
 
+    def owner_history(self, record_ids: Sequence[str]) -> Mapping[str, Sequence[FieldChange]]:
+        """Owner changes (old and new owner ids, field "OwnerId") that the last `status_history`
+        read told, oldest first; no call of its own. By default the tool keeps none."""
+        return {}
+
     def backfill_history(self, record_ids: Sequence[str],
                          since: datetime) -> Mapping[str, Sequence[StatusChange]]:
         """History for a backfill (no write-backs follow); by default `status_history`."""

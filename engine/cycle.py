@@ -74,8 +74,10 @@ def run_cycle(source_id: str, connector: Connector, store: StateStore, rules: Ru
     known = store.known_records(source_id, [r.id for r in batch.records])
     candidates = [r for r in batch.records
                   if r.id not in known or not r.fingerprint or r.fingerprint != known[r.id].fingerprint]
-    history = connector.status_history(_history_wanted(candidates, known, batch.status_hints),
-                                       _earliest_since(candidates, known)) if candidates else {}
+    wanted = _history_wanted(candidates, known, batch.status_hints) if candidates else []
+    history = connector.status_history(wanted, _earliest_since(candidates, known)
+                                       ) if candidates else {}
+    owners = connector.owner_history(wanted) if wanted else {}  # from that same read
     observed = detect(candidates, known, history, now)
     fresh = _new_transitions(observed, store)
     entries = _entries(source_id, observed, fresh, rules, connector)
@@ -84,6 +86,7 @@ def run_cycle(source_id: str, connector: Connector, store: StateStore, rules: Ru
                        records=[o.record for o in observed],
                        status_since={o.record.id: o.status_since for o in observed if o.status_since})
     write.transitions = [t for o in observed for t in o.transitions if t.key in fresh]
+    write.owner_changes = [c for changes in owners.values() for c in changes]
     _evaluate(source_id, entries, rules, store, write, connector.capabilities, now)
     _advance_slas(source_id, rules, store, write, now, report)
     report.transitions = len(write.transitions)
@@ -93,7 +96,8 @@ def run_cycle(source_id: str, connector: Connector, store: StateStore, rules: Ru
 
     if dry_run:
         return report
-    if write.records or write.transitions or write.timers or write.actions or write.advance_cursor:
+    if (write.records or write.transitions or write.timers or write.actions
+            or write.owner_changes or write.advance_cursor):
         crashpoint("before_commit")
         store.commit_cycle(write, now)
         crashpoint("after_commit")

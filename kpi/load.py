@@ -6,21 +6,24 @@ turns the store's typed rows into the KPI engine's values.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 
 from baton.core.kpi_settings import KpiSettings
-from baton.core.records import Transition
+from baton.core.records import FieldChange, Transition
 from baton.store import EvaluationRow, SlaTimer, StateStore, StoredRecord
 
 from .model import (
     CheckFailure,
     GateEvaluation,
     KpiInputs,
+    OwnerChange,
     RecordSnapshot,
     parse_due,
     sla_outcomes_from_timers,
     utc,
 )
+
+_BEGINNING = datetime(1970, 1, 1, tzinfo=UTC)  # the owner before the first change told
 
 
 def load_inputs(store: StateStore, workflows: Mapping[str, Sequence[str]], settings: KpiSettings,
@@ -41,11 +44,32 @@ def load_inputs(store: StateStore, workflows: Mapping[str, Sequence[str]], setti
         delivery = settings.delivery.get(source)
         records.extend(snapshots(store.stored_records(source), delivery.due_field if delivery else "",
                                  settings.segment_fields))
-    # The store keeps each record's current owner only, no owner history: routing and rep delay
-    # stay n/a and the report says why (owner_changes None), rather than guess from today's owner.
+    # Owner history where the tool's history told it (Salesforce's Owner rows); a lead source
+    # without any keeps routing and rep delay n/a (owner_changes None), rather than guess from
+    # today's owner.
+    owners = owner_timeline(settings.lead.source, store.owner_changes(settings.lead.source))
     return KpiInputs(transitions, gate_evaluations(evaluation_rows, transitions),
                      sla_outcomes_from_timers(timers), dict(workflows), records,
-                     as_of or cut, owner_changes=None)
+                     as_of or cut, owner_changes=owners or None)
+
+
+def owner_timeline(source: str, changes: Iterable[FieldChange]) -> list[OwnerChange]:
+    """Stored owner changes as "owner from `at` on": a record's first change also tells who
+    owned it before (from the beginning); a Salesforce queue (00G…) is no person."""
+    out: list[OwnerChange] = []
+    seen: set[str] = set()
+    for change in sorted(changes, key=lambda c: (c.record_id, utc(c.at))):
+        if change.record_id not in seen and change.old:
+            out.append(OwnerChange(source, change.record_id, _BEGINNING, str(change.old),
+                                   _is_person(str(change.old))))
+        seen.add(change.record_id)
+        out.append(OwnerChange(source, change.record_id, utc(change.at), str(change.new),
+                               _is_person(str(change.new))))
+    return out
+
+
+def _is_person(owner: str) -> bool:
+    return not owner.startswith("00G")
 
 
 def gate_evaluations(rows: Iterable[EvaluationRow],

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from baton.core.actions import Action
-from baton.core.records import Record, Transition
+from baton.core.records import FieldChange, Record, Transition
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,4 +82,5 @@ class CycleWrite:
     resolved: Sequence[tuple[str, str, str]] = ()  # (record_id, gate_id, resolving transition key)
     actions: Sequence[tuple[Action, str]] = ()  # (action, transition key) -> ledger, pending
     timers: Sequence[SlaTimer] = ()  # new or changed SLA timers
+    owner_changes: Sequence[FieldChange] = ()  # from the tool's history (routing delay)
     baseline: bool = False

@@ -195,6 +195,16 @@ Migration = tuple[int, str, Callable[[Connection], None]]
 # PostgreSQL: the transaction-scoped advisory lock that serialises migrations of several instances.
 MIGRATION_LOCK_KEY = 0x42A70_0001
 
+owner_changes = Table(
+    "owner_changes",
+    metadata,
+    Column("source", String(200), primary_key=True),
+    Column("record_id", String(200), primary_key=True),
+    Column("at", UTCDateTime(), primary_key=True),
+    Column("owner", String(200), primary_key=True),  # the owner from `at` on (an id)
+    Column("previous", String(200), nullable=True),
+)
+
 
 def _create(*tables: Table) -> Callable[[Connection], None]:
     def apply(connection: Connection) -> None:
@@ -226,6 +236,8 @@ MIGRATIONS: list[Migration] = [
     (3, "evaluations: values basis (history, or current values of a record that moved on)",
      _add_column(evaluations, "values_basis")),
     (4, "queue assignments: round-robin owners of queue tasks", _create(queue_assignments)),
+    (5, "owner changes: who owned a record from when, from the tool's history",
+     _create(owner_changes)),
 ]
 
 

@@ -18,7 +18,7 @@ from sqlalchemy.exc import DBAPIError
 
 from baton.core.actions import ActionResult
 from baton.core.errors import StateFileError, StateNotWritable
-from baton.core.records import Record, TimeSource
+from baton.core.records import FieldChange, Record, TimeSource
 from baton.core.faults import crashpoint
 from baton.store import database, schema, sqlite_file
 from baton.store.action_codec import action_from_dict, action_to_dict
@@ -166,6 +166,12 @@ class StateStore:
                     v.resolved_at.is_(None), v.transition_key != by_key,
                     v.transition_key.not_in(not_earlier))
                     .values(resolved_at=now, resolved_by=by_key))
+            if write.owner_changes:
+                connection.execute(self._insert_ignore(
+                    schema.owner_changes, ["source", "record_id", "at", "owner"]), [
+                    {"source": write.source, "record_id": c.record_id, "at": c.at,
+                     "owner": str(c.new), "previous": None if c.old is None else str(c.old)}
+                    for c in write.owner_changes if c.new])
             if write.actions:
                 connection.execute(self._insert_ignore(schema.ledger, ["key"]), [
                     {"key": a.key, "source": a.source, "record_id": a.record_id,
@@ -290,6 +296,15 @@ class StateStore:
             query = query.where(c.source == source)
         with self.engine.connect() as connection:
             return [SlaTimer(**dict(r._mapping)) for r in connection.execute(query)]
+
+    def owner_changes(self, source: str) -> list[FieldChange]:
+        """A source's owner changes from the tools' history, oldest first (old, new: ids)."""
+        c = schema.owner_changes.c
+        query = select(schema.owner_changes).where(c.source == source).order_by(
+            c.record_id, c.at)
+        with self.engine.connect() as connection:
+            return [FieldChange(r.record_id, "OwnerId", r.previous, r.owner, r.at)
+                    for r in connection.execute(query)]
 
     def records_by_id(self, source: str, ids: Sequence[str]) -> dict[str, Record]:
         """Stored snapshots as Records (for messages about records that did not change)."""

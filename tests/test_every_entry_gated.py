@@ -1,7 +1,8 @@
 """Every entry into a gated status is evaluated, also one the record left before the next poll:
 comments and tasks go out, a bounce only while the record is still in the gated status, and the
-decision log says which values were judged. Salesforce (no field history for these fields here)
-through simple-salesforce against the emulator; the state file migration on real SQLite."""
+decision log says which values were judged: as of the entry, from Salesforce field history.
+Salesforce through simple-salesforce against the emulator; the state file migration on real
+SQLite."""
 from __future__ import annotations
 
 from sqlalchemy import text
@@ -36,7 +37,8 @@ def test_a_lead_that_hops_through_mql_is_gated_gets_its_task_and_is_not_bounced(
     store = runtime.store
     [hop] = store.evaluations("salesforce:leads", hopper)
     [stay] = store.evaluations("salesforce:leads", stayer)
-    assert (hop.gate_id, hop.passed, hop.basis) == ("mql-entry", False, MOVED_ON)
+    assert (hop.gate_id, hop.passed) == ("mql-entry", False)
+    assert hop.basis == "values as of 2026-11-24 09:00:05 UTC from history"  # none changed since
     assert (stay.passed, stay.basis) == (False, "")
     statuses = {r["Id"]: r["Status"] for r in sf.records("Lead")}
     assert statuses[hopper] == "Working - Contacted"  # not yanked back: it had moved on
@@ -45,6 +47,47 @@ def test_a_lead_that_hops_through_mql_is_gated_gets_its_task_and_is_not_bounced(
     assert tasks == ["Handoff blocked: Hop Lead", "Handoff blocked: Stay Lead"]
     kinds = sorted(e.kind for e in store.ledger_entries(hopper))
     assert "move_status" not in kinds and "task" in kinds
+
+
+def test_a_passed_through_mql_is_judged_on_the_title_it_had_then(make_sandbox, runtime_on):
+    box = make_sandbox("salesforce")
+    sf = box.salesforce
+    lead = sf.create_record("Lead", {**LEAD, "Title": None, "FirstName": "Ada", "LastName": "Fix",
+                                     "Email": "ada@acme.example", "Consent__c": True,
+                                     "OwnerId": box.org.sdr_id})
+    runtime, runner = runtime_on(box)
+    runner.run_all()  # baseline
+    box.clock.advance(5)
+    sf.update_record("Lead", lead, {"Status": "MQL"})  # no title: the gate must fail this entry
+    box.clock.advance(10)
+    sf.update_record("Lead", lead, {"Title": "CMO"})  # fixed after the entry
+    box.clock.advance(10)
+    sf.update_record("Lead", lead, {"Status": "Working - Contacted"})  # before Baton looked
+    box.clock.advance(30)
+    reader = runtime.connectors["salesforce:leads"]._reader
+    reads = []
+    read_history = reader._read_history
+    reader._read_history = lambda *args: reads.append(args[2]) or read_history(*args)
+    runner.run_all()
+
+    store = runtime.store
+    [entry] = store.evaluations("salesforce:leads", lead)
+    assert (entry.gate_id, entry.passed) == ("mql-entry", False)
+    assert entry.basis == "values as of 2026-11-24 09:00:05 UTC from history"
+    assert [f["field"] for f in entry.failures] == ["Title"]
+    assert reads == [True]  # one history read served the status and the Title
+    assert {r["Id"]: r["Status"] for r in sf.records("Lead")}[lead] == "Working - Contacted"
+
+
+def test_current_values_when_the_history_does_not_have_the_record():
+    from datetime import UTC, datetime
+
+    from baton.core.records import Record, Transition
+    from baton.engine.entries import Entry, with_values_at_entry
+    at = datetime(2026, 11, 24, 10, tzinfo=UTC)
+    record = Record("s", "1", "u", "n", "Working", None, {"Title": "CMO"}, at)
+    entry = Entry(record, Transition("k", "s", "1", "Open", "MQL", at), False, MOVED_ON)
+    assert with_values_at_entry([entry], {})[0].basis == MOVED_ON
 
 
 def test_an_older_state_file_gains_the_values_basis_column(tmp_path):
@@ -59,5 +102,5 @@ def test_an_older_state_file_gains_the_values_basis_column(tmp_path):
     with again.engine.connect() as c:
         columns = [row[1] for row in c.execute(text("pragma table_info(evaluations)"))]
         versions = c.execute(text("select version from schema_version order by version")).scalars().all()
-    assert "values_basis" in columns and versions == [1, 2, 3, 4]
-    assert again.migrate() == 4
+    assert "values_basis" in columns and versions == [1, 2, 3, 4, 5]
+    assert again.migrate() == 5

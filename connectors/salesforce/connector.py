@@ -16,7 +16,7 @@ from baton.connectors.salesforce.read import SalesforceReader
 from baton.connectors.salesforce.write import SalesforceWriter
 from baton.core.actions import Action, ActionResult
 from baton.core.config import SalesforceSource
-from baton.core.records import ChangeBatch, PageStream, StatusChange
+from baton.core.records import ChangeBatch, FieldChange, PageStream, StatusChange
 
 
 class SalesforceConnector(Connector):
@@ -49,6 +49,20 @@ class SalesforceConnector(Connector):
     def status_history(self, record_ids: Sequence[str], since: datetime | None
                        ) -> Mapping[str, Sequence[StatusChange]]:
         return self._reader.status_history(record_ids, since)
+
+    def field_history(self, record_ids: Sequence[str],
+                      since: datetime) -> Mapping[str, Sequence[FieldChange]]:
+        """The configured fields' changes, from the rows `status_history` read this cycle."""
+        return self._reader.field_history(record_ids, since)
+
+    def owner_history(self, record_ids: Sequence[str]) -> Mapping[str, Sequence[FieldChange]]:
+        """LeadHistory's `Owner` rows (ids) from the same read as the status history."""
+        return self._reader.owner_history(record_ids)
+
+    def backfill_history(self, record_ids: Sequence[str],
+                         since: datetime) -> Mapping[str, Sequence[StatusChange]]:
+        """Status rows only: a backfill judges no gate, so it reads no field changes."""
+        return self._reader.status_history(record_ids, since, with_fields=False)
 
     def write_back(self, actions: Sequence[Action]) -> Sequence[ActionResult]:
         return self._writer.write_back(actions)

@@ -18,7 +18,14 @@ from baton.connectors.salesforce.client import SalesforceOrg
 from baton.connectors.salesforce.paging import PagingError
 from baton.core.config import SalesforceSource
 from baton.core.errors import PayloadError, TransientError
-from baton.core.records import ChangeBatch, PageStream, Record, StatusChange, TimeSource
+from baton.core.records import (
+    ChangeBatch,
+    FieldChange,
+    PageStream,
+    Record,
+    StatusChange,
+    TimeSource,
+)
 
 log = structlog.get_logger()
 
@@ -31,6 +38,8 @@ class SalesforceReader:
         self.org = org
         self._calls = calls
         self._instance: str | None = None
+        # record id -> (the `since` it was read from, its field changes): the last history read
+        self._fields: dict[str, tuple[datetime | None, list[FieldChange]]] = {}
 
     def fetch_changes(self, cursor: str | None, now: datetime) -> ChangeBatch:
         """Records with SystemModstamp in (cursor - lookback, now], oldest first.
@@ -82,37 +91,94 @@ class SalesforceReader:
         newest = min(newest, upper) if newest is not None else upper
         return soql.sf_datetime_text(newest), True
 
-    def status_history(self, record_ids: Sequence[str], since: datetime | None
-                       ) -> Mapping[str, Sequence[StatusChange]]:
+    def status_history(self, record_ids: Sequence[str], since: datetime | None, *,
+                       with_fields: bool = True) -> Mapping[str, Sequence[StatusChange]]:
         """Status changes from field history, oldest first: one query per 300 ids.
 
         When many ids are asked for with a `since`, one query by CreatedDate serves them all.
+        The same rows carry the changes of the source's configured fields (`with_fields`): kept
+        for `field_history`, so a passed-through status costs no second query.
         """
+        if with_fields:
+            self._fields = {}
         if not record_ids:
             return {}
+        changes, fields = self._read_history(record_ids, since, with_fields)
+        if with_fields and self._tracked():
+            self._fields = {record_id: (since, fields.get(record_id, []))
+                            for record_id in record_ids}
+        return changes
+
+    def field_history(self, record_ids: Sequence[str],
+                      since: datetime) -> Mapping[str, Sequence[FieldChange]]:
+        """Changes of the configured fields at or after `since`, oldest first, from the rows the
+        last `status_history` read (a record it did not read costs one query per 300 ids)."""
+        if not self._tracked():
+            return {}
+        wanted = list(dict.fromkeys(record_ids))
+        missing = [record_id for record_id in wanted if record_id not in self._fields
+                   or not _covers(self._fields[record_id][0], since)]
+        if missing:
+            _, fields = self._read_history(missing, since, True)
+            self._fields.update({record_id: (since, fields.get(record_id, []))
+                                 for record_id in missing})
+        return {record_id: [c for c in self._fields[record_id][1] if c.at >= since]
+                for record_id in wanted}
+
+    def owner_history(self, record_ids: Sequence[str]) -> Mapping[str, Sequence[FieldChange]]:
+        """Owner changes the last `status_history` read (the `Owner` rows with ids: a real org
+        writes a second row with names, which is not an id and is left out)."""
+        out = {}
+        for record_id in dict.fromkeys(record_ids):
+            changes = [c for c in self._fields.get(record_id, (None, []))[1]
+                       if c.field == "OwnerId" and _is_owner_id(c.new)]
+            if changes:
+                out[record_id] = changes
+        return out
+
+    def _tracked(self) -> dict[str, str]:
+        """History `Field` (lower case) -> the record field name, for the configured fields and
+        the owner (routing delay)."""
+        status = self.source.status_field.lower()
+        return {"owner": "OwnerId"} | {
+            soql.history_field(name).lower(): name for name in self.source.fields
+            if "." not in name and name.lower() not in {status, "id", "name", "ownerid"}}
+
+    def _read_history(self, record_ids: Sequence[str], since: datetime | None, with_fields: bool
+                      ) -> tuple[dict[str, list[StatusChange]], dict[str, list[FieldChange]]]:
         _, parent = soql.history_object(self.source.object)
+        tracked = self._tracked() if with_fields else {}
+        status_name = self.source.status_field.lower()
         by_prefix = {record_id[:15]: record_id for record_id in record_ids}
         queries = soql.history_queries(self.source.object, self.source.status_field,
-                                       list(by_prefix.values()), since)
+                                       list(by_prefix.values()), since,
+                                       [soql.history_field(name) for name in tracked.values()])
         changes: dict[str, list[StatusChange]] = defaultdict(list)
+        fields: dict[str, list[FieldChange]] = defaultdict(list)
         for query in queries:
             for page in self.org.query_pages(query, counter=self._calls):
                 for row in page:
                     record_id = by_prefix.get(str(row.get(parent) or "")[:15])
-                    new = row.get("NewValue")
-                    if record_id is None or new is None or not row.get("CreatedDate"):
+                    if record_id is None or not row.get("CreatedDate"):
                         continue
-                    old = row.get("OldValue")
-                    changes[record_id].append(StatusChange(
-                        record_id=record_id,
-                        from_status=None if old is None else str(old),
-                        to_status=str(new),
-                        at=self._history_time(row["CreatedDate"]),
-                        time_source=TimeSource.HISTORY,
-                    ))
+                    at = self._history_time(row["CreatedDate"])
+                    name = str(row.get("Field") or status_name).lower() if tracked else status_name
+                    old, new = row.get("OldValue"), row.get("NewValue")
+                    if name in tracked:
+                        fields[record_id].append(FieldChange(record_id, tracked[name], old, new, at))
+                    elif name == status_name and new is not None:
+                        changes[record_id].append(StatusChange(
+                            record_id=record_id,
+                            from_status=None if old is None else str(old),
+                            to_status=str(new),
+                            at=at,
+                            time_source=TimeSource.HISTORY,
+                        ))
         for history in changes.values():
             history.sort(key=lambda change: change.at)  # stable: same-second rows keep their order
-        return dict(changes)
+        for values in fields.values():
+            values.sort(key=lambda change: change.at)
+        return dict(changes), dict(fields)
 
     # -- normalization
 
@@ -181,6 +247,14 @@ class SalesforceReader:
         except ValueError:
             raise PayloadError(f"Salesforce {self.source.object} history: CreatedDate "
                                f"{_short(text)} is not a datetime") from None
+
+
+def _is_owner_id(value: Any) -> bool:
+    return isinstance(value, str) and (soql.is_id(value, "005") or soql.is_id(value, "00G"))
+
+
+def _covers(read_since: datetime | None, since: datetime) -> bool:
+    return read_since is None or read_since <= since
 
 
 def _flatten(raw: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:

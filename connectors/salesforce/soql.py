@@ -75,6 +75,11 @@ def changes_query(sobject: str, fields: Sequence[str], lower: datetime | None,
             f"WHERE {' AND '.join(conditions)} ORDER BY SystemModstamp, Id")
 
 
+def history_field(name: str) -> str:
+    """The `Field` a history row names a record field by: OwnerId is "Owner" (ids as values)."""
+    return "Owner" if name == "OwnerId" else name
+
+
 def history_object(sobject: str) -> tuple[str, str]:
     """(history sObject, parent id field) where field history of `sobject` is kept."""
     if sobject.endswith("__c"):
@@ -85,12 +90,18 @@ def history_object(sobject: str) -> tuple[str, str]:
 
 
 def history_queries(sobject: str, status_field: str, ids: Sequence[str],
-                    since: datetime | None) -> list[str]:
-    """Field history of `status_field`: one query per 300 ids, or, for many ids with a `since`,
-    one query by CreatedDate that serves them all."""
+                    since: datetime | None, fields: Sequence[str] = ()) -> list[str]:
+    """Field history of `status_field` (and of the history `fields` named, in the same rows):
+    one query per 300 ids, or, for many ids with a `since`, one query by CreatedDate that
+    serves them all."""
     table, parent = history_object(sobject)
-    base = (f"SELECT {parent}, OldValue, NewValue, CreatedDate FROM {table} "
-            f"WHERE Field = {soql_quote(status_field)}")
+    if fields:
+        names = ", ".join(soql_quote(name) for name in dict.fromkeys([status_field, *fields]))
+        base = (f"SELECT {parent}, Field, OldValue, NewValue, CreatedDate FROM {table} "
+                f"WHERE Field IN ({names})")
+    else:
+        base = (f"SELECT {parent}, OldValue, NewValue, CreatedDate FROM {table} "
+                f"WHERE Field = {soql_quote(status_field)}")
     if since is not None:
         base += f" AND CreatedDate >= {soql_datetime(since)}"
     if since is not None and len(ids) > 3 * IDS_PER_QUERY:

@@ -54,16 +54,18 @@ class Org(Emulator, Catalog):
         self.jwt_public_key = jwt_public_key
         self.api_used = 0
         self.api_max = api_max
-        self.tracked_fields = {
-            sobject: set(fields) for sobject, fields in (
-                tracked_fields if tracked_fields is not None
-                else {"Lead": {"Status"}, "Opportunity": {"StageName"}}
-            ).items()
-        }
         self.org_id = make_id("00D", 1)
         self.picklists = {key: list(values) for key, values in DEFAULT_PICKLISTS.items()}
         self.feed_tracked = set(FEED_TRACKED)  # objects with Chatter feed tracking on
         self.schemas = default_schemas()
+        # History field names (OwnerId is tracked as "Owner"); by default every field a person
+        # edits on a Lead, as an org that tracks the fields its gates read.
+        self.tracked_fields = {
+            sobject: set(fields) for sobject, fields in (
+                tracked_fields if tracked_fields is not None
+                else {"Lead": _editable(self.schemas["Lead"]), "Opportunity": {"StageName"}}
+            ).items()
+        }
         self._tables: dict[str, dict[str, dict[str, Any]]] = {name: {} for name in self.schemas}
         self._by_prefix = {KEY_PREFIXES[name]: name for name in self.schemas}
         self._serial = itertools.count(1)
@@ -308,10 +310,11 @@ class Org(Emulator, Catalog):
         history = HISTORY_OBJECTS.get(sobject)
         for name, value in changes.items():
             old = row.get(name)
-            if name in tracked and history and old != value:
+            tracked_as = history_field(name)
+            if tracked_as in tracked and history and old != value:
                 table, parent_field = history
                 self._insert_history(table, {
-                    parent_field: row["Id"], "Field": name, "DataType": "Text",
+                    parent_field: row["Id"], "Field": tracked_as, "DataType": "Text",
                     "OldValue": old, "NewValue": value, "CreatedById": user_id,
                 }, now)
             if value is None:
@@ -367,3 +370,14 @@ class Org(Emulator, Catalog):
 
     def not_found(self, request: Request) -> Response:
         return Response(404, NOT_FOUND)
+
+
+def history_field(name: str) -> str:
+    """The `Field` value a history row gives a field: OwnerId is "Owner" (ids as values)."""
+    return "Owner" if name == "OwnerId" else name
+
+
+def _editable(schema: ObjectSchema) -> set[str]:
+    """The fields of an object a person edits: not the audit fields, not computed ones."""
+    return {history_field(name) for name in schema.fields
+            if name not in AUDIT_FIELDS and name not in schema.computed}
