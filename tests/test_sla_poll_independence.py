@@ -3,6 +3,7 @@ escalation tasks. Hops between polls, late pickups, a task failed, fixed and re-
 the real asana SDK against the Asana emulator, the sandbox clock driving the time."""
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -120,6 +121,22 @@ def both(make_sandbox, demo_config, tmp_path):
     fast = run_timeline(make_sandbox, demo_config, tmp_path, 10)
     slow = run_timeline(make_sandbox, demo_config, tmp_path, 600)
     return fast, slow
+
+
+def test_the_two_pollings_give_the_same_report(both):
+    """The KPI report (JSON, the same period and `now`) is the same whatever the poll interval."""
+    from baton.kpi import render_json
+    from baton.kpi.commands import report
+
+    reports = []
+    for _, _, _, _, _, runtime, _ in both:
+        now = max(t.at for t in runtime.store.transitions()) + timedelta(hours=1)
+        reports.append(render_json(report(runtime.config, runtime.store, since="1d", until=None,
+                                          now=now)))
+    assert reports[0] == reports[1]
+    data = json.loads(reports[0])
+    assert any(v["kpi"] == "first_pass_yield" and v["value"] is not None for v in data["values"])
+    assert any(v["kpi"] == "sla_compliance" and v["value"] is not None for v in data["values"])
 
 
 def test_polling_every_10_s_or_every_10_min_gives_the_same_evaluations_and_escalations(both):
