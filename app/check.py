@@ -10,6 +10,7 @@ from baton.core.actions import ActionKind
 from baton.core.config import Config, SalesforceSource
 from baton.core.owners import OwnerRef
 from baton.rules import Gate, RuleFileError, RuleSet, load_rule_set
+from baton.rules.templates import placeholders
 from baton.rules.evaluate import fields_read
 
 
@@ -63,6 +64,51 @@ def problems_against(config: Config, rule_set: RuleSet, files: list[Path]) -> li
     for gate in rule_set.gates:
         problems.extend(_unfetched_fields(config, gate))
     problems.extend(_unsupported_writes(config, rule_set))
+    problems.extend(_unknown_placeholders(config, rule_set))
+    return problems
+
+
+# What every message template may use besides the record's fields (rules.templates,
+# rules.evaluate.failure_context, engine.sla).
+_PLACEHOLDERS = {"name", "status", "url", "id", "owner", "source", "gate", "enters", "failures",
+                 "failure_count", "sla", "deadline", "started", "step"}
+
+
+def _unknown_placeholders(config: Config, rule_set: RuleSet) -> list[str]:
+    """A `{nmae}` in a task subject wrote a real Task titled "Handoff blocked: ". Where the
+    fields a source reads are known here (Salesforce: the ones it fetches), a placeholder that
+    is neither Baton's nor such a field is refused; for Asana and Sheets `baton doctor` checks
+    them against the live project and header."""
+    templates: list[tuple[str, str, str]] = []
+    for gate in rule_set.gates:
+        spec = gate.on_fail
+        texts = {"on_fail.comment": spec.comment, "on_pass.note": gate.on_pass.note,
+                 **({"on_fail.task.subject": spec.task.subject, "on_fail.task.body": spec.task.body}
+                    if spec.task else {}),
+                 **{f"on_fail.set.{name}": value for name, value in spec.set.items()}}
+        templates += [(f"gate {gate.id}", gate.source, f"{where}: {text}")
+                      for where, text in texts.items() if text]
+    for sla in rule_set.slas:
+        for number, step in enumerate(sla.steps, 1):
+            texts = {"comment": step.comment, "notify_text": step.notify_text if step.notify else None,
+                     **({"task.subject": step.task.subject, "task.body": step.task.body}
+                        if step.task else {})}
+            templates += [(f"sla {sla.id} step {number}", sla.source, f"{where}: {text}")
+                          for where, text in texts.items() if text]
+    problems = []
+    for what, source_id, labelled in templates:
+        try:
+            source = config.source_by_id(source_id)
+        except KeyError:
+            continue
+        if not isinstance(source, SalesforceSource):
+            continue
+        where, _, text = labelled.partition(": ")
+        known = _PLACEHOLDERS | {"Id", "Name", "OwnerId", source.status_field, *source.fields}
+        for name in dict.fromkeys(placeholders(text)):
+            if name not in known:
+                problems.append(f"{what}: {where} uses {{{name}}}, which is neither a Baton "
+                                f"placeholder nor a field {source.id} fetches")
     return problems
 
 

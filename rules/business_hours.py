@@ -102,6 +102,8 @@ def parse_duration(text: str) -> timedelta:
         if char.isdigit():
             number += char
         elif char in units and number:
+            if len(number) > 6:  # timedelta itself overflows near a billion days
+                raise ValueError(f"expected a duration of at most 999999 of a unit, found {text!r}")
             total += timedelta(**{units[char]: int(number)})
             number = ""
         else:

@@ -7,7 +7,7 @@ the calendar and the gate an SLA names. Runtime objects: rules.sla, rules.busine
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time
+from datetime import timedelta, date, datetime, time
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -78,8 +78,12 @@ def _country(value: str) -> str:
     return value
 
 
+MAX_DURATION = timedelta(days=366)  # an SLA or a step further out than a year is a typo
+
+
 def _duration(value: str) -> str:
-    parse_duration(value)  # raises ValueError("expected a duration like '5m', …")
+    if parse_duration(value) > MAX_DURATION:  # raises ValueError("expected a duration like …")
+        raise ValueError(f"expected a duration of at most {MAX_DURATION.days} days, found {value!r}")
     return value
 
 
