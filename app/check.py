@@ -10,7 +10,7 @@ from baton.core.actions import ActionKind
 from baton.core.config import Config, SalesforceSource
 from baton.core.owners import OwnerRef
 from baton.rules import Gate, RuleFileError, RuleSet, load_rule_set
-from baton.rules.templates import placeholders
+from baton.rules.templates import SLA_PLACEHOLDERS, STANDARD_PLACEHOLDERS, placeholders
 from baton.rules.evaluate import fields_read
 
 
@@ -63,90 +63,107 @@ def problems_against(config: Config, rule_set: RuleSet, files: list[Path]) -> li
                                 f"{source} ({', '.join(workflow)})")
     for gate in rule_set.gates:
         problems.extend(_unfetched_fields(config, gate))
-    problems.extend(_unsupported_writes(config, rule_set))
-    problems.extend(_unknown_placeholders(config, rule_set))
+    write_backs = _write_backs(rule_set)
+    problems.extend(_unsupported_writes(config, write_backs))
+    problems.extend(_unknown_placeholders(config, write_backs))
     return problems
 
 
-# What every message template may use besides the record's fields (rules.templates,
-# rules.evaluate.failure_context, engine.sla).
-_PLACEHOLDERS = {"name", "status", "url", "id", "owner", "source", "gate", "enters", "failures",
-                 "failure_count", "sla", "deadline", "started", "step"}
+@dataclass(frozen=True)
+class _WriteBack:
+    """One write-back a rule asks for: who asks, on which source, what, for whom, with which
+    message templates (key path -> template)."""
+
+    what: str
+    source: str
+    kind: ActionKind | None  # None: text only (a resolution note: how it goes out is the tool's)
+    owner: OwnerRef | None = None
+    templates: dict[str, str] = field(default_factory=dict)
 
 
-def _unknown_placeholders(config: Config, rule_set: RuleSet) -> list[str]:
-    """A `{nmae}` in a task subject wrote a real Task titled "Handoff blocked: ". Where the
-    fields a source reads are known here (Salesforce: the ones it fetches), a placeholder that
-    is neither Baton's nor such a field is refused; for Asana and Sheets `baton doctor` checks
-    them against the live project and header."""
-    templates: list[tuple[str, str, str]] = []
+def _write_backs(rule_set: RuleSet) -> list[_WriteBack]:
+    found: list[_WriteBack] = []
     for gate in rule_set.gates:
-        spec = gate.on_fail
-        texts = {"on_fail.comment": spec.comment, "on_pass.note": gate.on_pass.note,
-                 **({"on_fail.task.subject": spec.task.subject, "on_fail.task.body": spec.task.body}
-                    if spec.task else {}),
-                 **{f"on_fail.set.{name}": value for name, value in spec.set.items()}}
-        templates += [(f"gate {gate.id}", gate.source, f"{where}: {text}")
-                      for where, text in texts.items() if text]
-    for sla in rule_set.slas:
-        for number, step in enumerate(sla.steps, 1):
-            texts = {"comment": step.comment, "notify_text": step.notify_text if step.notify else None,
-                     **({"task.subject": step.task.subject, "task.body": step.task.body}
-                        if step.task else {})}
-            templates += [(f"sla {sla.id} step {number}", sla.source, f"{where}: {text}")
-                          for where, text in texts.items() if text]
-    problems = []
-    for what, source_id, labelled in templates:
-        try:
-            source = config.source_by_id(source_id)
-        except KeyError:
-            continue
-        if not isinstance(source, SalesforceSource):
-            continue
-        where, _, text = labelled.partition(": ")
-        known = _PLACEHOLDERS | {"Id", "Name", "OwnerId", source.status_field, *source.fields}
-        for name in dict.fromkeys(placeholders(text)):
-            if name not in known:
-                problems.append(f"{what}: {where} uses {{{name}}}, which is neither a Baton "
-                                f"placeholder nor a field {source.id} fetches")
-    return problems
-
-
-def _unsupported_writes(config: Config, rule_set: RuleSet) -> list[str]:
-    """A rule asking a tool for a write-back it cannot carry out (a task on a sheet row, a
-    subtask for a queue in Asana) would fail on every violation: refuse it here."""
-    wanted: list[tuple[str, str, ActionKind, OwnerRef | None]] = []
-    for gate in rule_set.gates:
-        spec, what = gate.on_fail, f"gate {gate.id}"
+        spec, what, source = gate.on_fail, f"gate {gate.id}", gate.source
         if spec.comment is not None:
-            wanted.append((what, gate.source, ActionKind.COMMENT, None))
+            found.append(_WriteBack(what, source, ActionKind.COMMENT,
+                                    templates={"on_fail.comment": spec.comment}))
         if spec.task is not None:
-            wanted.append((what, gate.source, ActionKind.TASK, spec.task.owner))
+            found.append(_WriteBack(what, source, ActionKind.TASK, spec.task.owner,
+                                    {"on_fail.task.subject": spec.task.subject,
+                                     "on_fail.task.body": spec.task.body}))
         if spec.move_to:
-            wanted.append((what, gate.source, ActionKind.MOVE_STATUS, None))
+            found.append(_WriteBack(what, source, ActionKind.MOVE_STATUS))
         if spec.set:
-            wanted.append((what, gate.source, ActionKind.SET_FIELD, None))
+            found.append(_WriteBack(what, source, ActionKind.SET_FIELD, templates={
+                f"on_fail.set.{name}": value for name, value in spec.set.items()}))
+        if gate.on_pass.resolve and gate.on_pass.note:
+            found.append(_WriteBack(what, source, None, templates={"on_pass.note": gate.on_pass.note}))
     for sla in rule_set.slas:
         for number, step in enumerate(sla.steps, 1):
             what = f"sla {sla.id} step {number}"
             if step.comment:
-                wanted.append((what, sla.source, ActionKind.COMMENT, None))
+                found.append(_WriteBack(what, sla.source, ActionKind.COMMENT,
+                                        templates={"comment": step.comment}))
             if step.task:
-                wanted.append((what, sla.source, ActionKind.TASK, step.task.owner))
+                found.append(_WriteBack(what, sla.source, ActionKind.TASK, step.task.owner,
+                                        {"task.subject": step.task.subject,
+                                         "task.body": step.task.body}))
             if step.reassign:
-                reassign = (step.reassign if isinstance(step.reassign, OwnerRef)
-                            else OwnerRef.parse(step.reassign))
-                wanted.append((what, sla.source, ActionKind.REASSIGN, reassign))
+                found.append(_WriteBack(what, sla.source, ActionKind.REASSIGN, step.reassign))
+            if step.notify:
+                found.append(_WriteBack(what, sla.source, ActionKind.NOTIFY,
+                                        templates={"notify_text": step.notify_text}))
+    return found
+
+
+def _unknown_placeholders(config: Config, write_backs: list[_WriteBack]) -> list[str]:
+    """A `{nmae}` in a task subject wrote a real Task titled "Handoff blocked: ". Where the
+    fields a source reads are known here (Salesforce: the ones it fetches), a placeholder that
+    is neither Baton's nor such a field is refused; for Asana and Sheets `baton doctor` checks
+    them against the live project and header."""
     problems = []
-    for what, source_id, kind, owner in wanted:
+    for wanted in write_backs:
+        fetched = _fetched(config, wanted.source)
+        if fetched is None:
+            continue
+        known = {*STANDARD_PLACEHOLDERS, *fetched,
+                 *(SLA_PLACEHOLDERS if wanted.what.startswith("sla ") else ())}
+        for where, template in wanted.templates.items():
+            for name in dict.fromkeys(placeholders(template)):
+                if name not in known:
+                    problems.append(f"{wanted.what}: {where} uses {{{name}}}, which is neither "
+                                    f"a Baton placeholder nor a field {wanted.source} fetches")
+    return problems
+
+
+def _unsupported_writes(config: Config, write_backs: list[_WriteBack]) -> list[str]:
+    """A rule asking a tool for a write-back it cannot carry out (a task on a sheet row, a
+    subtask for a queue in Asana) would fail on every violation: refuse it here."""
+    problems = []
+    for wanted in write_backs:
+        if wanted.kind in (None, ActionKind.NOTIFY):
+            continue  # text only, or posted by the engine (a chat webhook)
         try:
-            tool = config.source_by_id(source_id).tool
+            tool = config.source_by_id(wanted.source).tool
         except KeyError:
             continue  # named above: the source is not configured
-        refusal = CAPABILITIES[tool].refuses(kind, owner)
+        refusal = CAPABILITIES[tool].refuses(wanted.kind, wanted.owner)
         if refusal:
-            problems.append(f"{what}: {tool} {refusal}")
+            problems.append(f"{wanted.what}: {tool} {refusal}")
     return problems
+
+
+def _fetched(config: Config, source_id: str) -> set[str] | None:
+    """The fields a Salesforce source reads (it reads only those); None where only the live
+    tool knows them (Asana custom fields, sheet headers) or the source is not configured."""
+    try:
+        source = config.source_by_id(source_id)
+    except KeyError:
+        return None
+    if not isinstance(source, SalesforceSource):
+        return None
+    return {"Id", "Name", "OwnerId", source.status_field, *source.fields}
 
 
 def _empty(file: Path) -> bool:
@@ -159,14 +176,10 @@ def _empty(file: Path) -> bool:
 def _unfetched_fields(config: Config, gate: Gate) -> list[str]:
     """Salesforce reads only the fields a source names: a gate reading another one would see
     nothing and fail every record."""
-    try:
-        source = config.source_by_id(gate.source)
-    except KeyError:
+    fetched = _fetched(config, gate.source)
+    if fetched is None:
         return []
-    if not isinstance(source, SalesforceSource):
-        return []  # Asana custom fields and sheet headers are only known to the live tool
-    fetched = {"Id", "Name", "OwnerId", source.status_field, *source.fields}
-    return [f"gate {gate.id}: reads {name!r}, which {source.id} does not fetch "
+    return [f"gate {gate.id}: reads {name!r}, which {gate.source} does not fetch "
             f"(add it to that source's `fields` in {config.path})"
             for name in sorted(fields_read(gate) - fetched)]
 

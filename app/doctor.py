@@ -25,9 +25,9 @@ from baton.core.errors import BatonError
 from baton.core.owners import OwnerKind
 from baton.rules import RuleSet
 from baton.rules.evaluate import fields_read
-from baton.rules.templates import STANDARD_PLACEHOLDERS, TemplateSyntaxError, parse_template
-
-SLA_PLACEHOLDERS = ("sla", "deadline", "started", "step")
+from baton.rules.templates import (
+    SLA_PLACEHOLDERS, STANDARD_PLACEHOLDERS, TemplateSyntaxError, parse_template,
+)
 
 
 class _Collect:

@@ -18,7 +18,6 @@ import structlog
 
 from baton.core.actions import Action, ActionKind
 from baton.core.keys import stable_key
-from baton.core.owners import OwnerRef
 from baton.core.records import Record, Transition
 from baton.core.text import visible
 from baton.rules import render
@@ -156,7 +155,7 @@ def _step_actions(rule: SlaRule, step: EscalationStep, index: int, timer: SlaTim
                           text=marked(render(step.task.body, context)), assignee=step.task.owner,
                           record_owner=record.owner or ""))
     if step.reassign and late is None:
-        out.append(action(ActionKind.REASSIGN, assignee=_owner(step.reassign),
+        out.append(action(ActionKind.REASSIGN, assignee=step.reassign,
                           record_owner=record.owner or ""))
     if step.notify:
         out.append(action(ActionKind.NOTIFY, text=marked(render(step.notify_text, context)),
@@ -164,5 +163,3 @@ def _step_actions(rule: SlaRule, step: EscalationStep, index: int, timer: SlaTim
     return out
 
 
-def _owner(reference: OwnerRef | str) -> OwnerRef:
-    return reference if isinstance(reference, OwnerRef) else OwnerRef.parse(reference)

@@ -160,7 +160,7 @@ class StepSpec(Spec):
                             _owner(ctx, f"{where}.task.owner", self.task.owner))
         reassign = None
         if self.reassign is not None:
-            reassign = str(_owner(ctx, f"{where}.reassign", self.reassign))
+            reassign = _owner(ctx, f"{where}.reassign", self.reassign)
         return EscalationStep(after=parse_duration(self.after), task=task, comment=self.comment,
                               reassign=reassign, notify=self.notify, notify_text=self.notify_text)
 

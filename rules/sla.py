@@ -29,6 +29,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+from baton.core.owners import OwnerRef
+
 from .business_hours import BusinessCalendar
 from .tasks import TaskSpec
 
@@ -41,7 +43,7 @@ class EscalationStep:
     after: timedelta  # from the timer's start, in working time when the SLA has a calendar
     task: TaskSpec | None = None
     comment: str | None = None
-    reassign: str | None = None  # an owner reference
+    reassign: OwnerRef | None = None
     notify: str | None = None  # the environment variable holding a Slack/Teams webhook URL
     notify_text: str = DEFAULT_NOTIFY_TEXT
 

@@ -22,6 +22,7 @@ from .values import text
 STANDARD_PLACEHOLDERS = (
     "name", "status", "url", "id", "owner", "source", "gate", "enters", "failures", "failure_count",
 )
+SLA_PLACEHOLDERS = ("sla", "deadline", "started", "step")  # what an escalation step adds
 
 Segment = tuple[str, str | None]  # literal text, then a placeholder name (None at the end)
 
