@@ -7,17 +7,15 @@ note Baton writes shows them as visible escapes (`<U+202E>`) instead.
 from __future__ import annotations
 
 import re
-import unicodedata
 
-# Bidi embeddings, overrides and isolates, directional marks, zero-width characters, the BOM.
-_INVISIBLE = re.compile("[\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
+# Bidi embeddings, overrides and isolates, directional marks, zero-width characters, the BOM,
+# and the C0/C1 control characters except newline and tab.
+_INVISIBLE = re.compile(
+    "[\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff"
+    "\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 def visible(text: str) -> str:
-    """`text` with every invisible or direction-changing character written as `<U+XXXX>`;
-    other control characters (not newline or tab) likewise."""
-    text = _INVISIBLE.sub(lambda m: f"<U+{ord(m.group()):04X}>", text)
-    if any(unicodedata.category(c) == "Cc" and c not in "\n\t" for c in text):
-        text = "".join(f"<U+{ord(c):04X}>" if unicodedata.category(c) == "Cc" and c not in "\n\t"
-                       else c for c in text)
-    return text
+    """`text` with every invisible, direction-changing or control character (not newline or
+    tab) written as `<U+XXXX>`."""
+    return _INVISIBLE.sub(lambda m: f"<U+{ord(m.group()):04X}>", text)

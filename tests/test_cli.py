@@ -460,3 +460,12 @@ def test_audit_and_explain_show_the_owner_by_name(demo_state, capsys):
     assert "owner: " in audit
     named = [line for line in audit.splitlines() if line.strip().startswith("owner: ") and "(" in line]
     assert named, audit[-2000:]
+    assert re.search(r"owner: [A-Z][a-z]+ [A-Z][a-z]+ \(\d+\)", "\n".join(named)), named
+    # explain, by the task's name, says the same
+    from baton.store import StateStore
+    from baton.core.config import load_config
+    store = StateStore.open(load_config(demo_state).resolve(load_config(demo_state).baton.state))
+    task = next(r for r in store.stored_records("asana:content-calendar")
+                if r.fields.get("assignee_name"))
+    assert main(["explain", "--config", str(demo_state), task.record_id]) == 0
+    assert f"owner {task.fields['assignee_name']} ({task.owner})" in capsys.readouterr().out
