@@ -181,7 +181,7 @@ def _evaluate(source_id: str, entries: Sequence[Entry], rules: RuleSet, store: S
             if previous is not None:
                 resolved.append((record.id, gate.id, transition.key))  # superseded by this one
             opened.append((record.id, gate.id, transition.key))
-            planned = plan_failure(record, gate, result, transition.key, previous,
+            planned = plan_failure(record, gate, result, transition.key, previous, capabilities,
                                    still_there=entry.still_there)
             actions += [(a, transition.key) for a in planned]
             # A later entry of this cycle answers what this one is about to write.
