@@ -131,4 +131,10 @@ def _detail(a: Action) -> str:
         return f"{a.field} = {a.value!r}"
     if a.kind is ActionKind.NOTIFY:
         return f"webhook {a.webhook_env or ''}"
+    if a.kind in (ActionKind.UPDATE_TASK, ActionKind.UPDATE_COMMENT):
+        return f"{a.target}: {a.text.splitlines()[0] if a.text else ''}"
+    if a.kind is ActionKind.DIGEST:
+        return f"{a.subject!r} for {a.record_owner}"
+    if a.kind is ActionKind.DIGEST_ITEM:
+        return f"listed in the digest {a.target}"
     return f"to {a.value if a.kind is ActionKind.MOVE_STATUS else str(a.assignee)!r}"

@@ -120,7 +120,7 @@ class SalesforceWriter:
             if action.kind == ActionKind.TASK:
                 task_parents.add(action.record_id)
             elif action.kind == ActionKind.DIGEST and action.record_owner:
-                digest_owners.add(action.record_owner)
+                digest_owners.add(self._digest_owner(action))
             elif action.kind == ActionKind.UPDATE_COMMENT and action.target:
                 threads.add(action.target)
                 targets[action.key] = action.target
@@ -152,6 +152,11 @@ class SalesforceWriter:
 
     # -- planning
 
+    def _digest_owner(self, action: Action) -> str:
+        """The user a digest goes to: the records' owner (a queue: one of its members, the
+        same one for the same digest)."""
+        return self.owners.resolve(None, action.record_owner, action.key)
+
     def _task_parent_field(self) -> str:
         return "WhoId" if self.source.object in soql.WHO_OBJECTS else "WhatId"
 
@@ -180,7 +185,7 @@ class SalesforceWriter:
             values = {"attributes": {"type": "Task"},
                       "Subject": f"{DIGEST_SUBJECT} {action.subject}"[:TASK_SUBJECT_MAX],
                       "Description": _body(action.text, action.key, TASK_DESCRIPTION_MAX),
-                      "OwnerId": action.record_owner, "Status": "Not Started",
+                      "OwnerId": self._digest_owner(action), "Status": "Not Started",
                       "Priority": "High",
                       "ActivityDate": self.org.now().astimezone(UTC).date().isoformat()}
             return [_Op("Task", values, marker=idempotency_marker(action.key),
