@@ -167,14 +167,18 @@ def test_a_repeat_failure_in_asana_comments_on_the_open_subtask(make_sandbox, ru
 
 # -- digests -----------------------------------------------------------------------------------
 
+def _import(sf, owner, n):
+    return [sf.create_record("Lead", {**BAD, "LastName": f"Import {k:03d}", "OwnerId": owner})
+            for k in range(n)]
+
+
 @pytest.fixture
 def bulk(make_sandbox, demo_config, tmp_path):
     """An org with 300 incomplete leads of one rep, and `baton run` as a separate process."""
     box = make_sandbox("salesforce", frozen=False)
     sf = box.salesforce
     owner = box.org.sdr_id
-    leads = [sf.create_record("Lead", {**BAD, "LastName": f"Import {n:03d}", "OwnerId": owner})
-             for n in range(300)]
+    leads = _import(sf, owner, 300)
     config_file = box.write_config(_rules(tmp_path, demo_config), tmp_path / "baton.toml",
                                    tmp_path / "state.db")
 
@@ -188,54 +192,100 @@ def bulk(make_sandbox, demo_config, tmp_path):
     return box, sf, owner, leads, run
 
 
-@pytest.mark.parametrize("point", ["after_write", "after_attempt"])
-def test_a_bulk_import_yields_one_digest_exactly_once_across_a_kill(bulk, point):
+def test_a_bulk_import_yields_one_digest_exactly_once_across_a_kill(bulk):
     box, sf, owner, leads, run = bulk
     for lead in leads:
         sf.update_record("Lead", lead, {"Status": "MQL"})
-    killed = run(BATON_CRASH_AT=point)
+    # SIGKILL once the digest is in Salesforce and before the ledger knows it
+    killed = run(BATON_CRASH_AT="after_write")
     assert killed.returncode == -9
-    assert len(_tasks(sf, "Baton digest:")) == (1 if point == "after_write" else 0)
+    assert len(_tasks(sf, "Baton digest:")) == 1
 
     restarted = run()
     assert restarted.returncode == 0, restarted.stderr
+    assert "ledger.recovered" in restarted.stderr  # found by its marker, not sent again
     run()
     [digest] = _tasks(sf, "Baton digest:")
     assert digest["OwnerId"] == owner and digest["Subject"].startswith("Baton digest: 300 records")
-    assert "Import 000" in digest["Description"] and "Import 249" in digest["Description"]
+    assert "Import 000" in digest["Description"] and "Import 299" in digest["Description"]
     assert "consent" in digest["Description"].lower()
     assert _tasks(sf, "Handoff blocked") == [] and sf.records("FeedItem") == []  # no 300 messages
     assert {_status(sf, lead) for lead in leads} == {"Data Remediation"}  # bounces per record
 
 
-def test_fixing_one_lead_of_a_digest_resolves_that_lead_only(bulk):
-    box, sf, owner, leads, run = bulk
-    for lead in leads[:25]:
-        sf.update_record("Lead", lead, {"Status": "MQL"})
-    assert run().returncode == 0
+@pytest.fixture
+def small_bulk(make_sandbox, runtime_on, demo_config, tmp_path):
+    """25 incomplete leads of one rep (over digest_above = 20), Baton in this process."""
+    box = make_sandbox("salesforce")
+    leads = _import(box.salesforce, box.org.sdr_id, 25)
+    runtime, runner = runtime_on(box, _rules(tmp_path, demo_config))
+    runner.run_all()
+    return box, box.salesforce, runtime, runner, leads
+
+
+def _enter(box, sf, leads, changes=None):
+    box.clock.advance(30)
+    for lead in leads:
+        sf.update_record("Lead", lead, {**(changes or {}), "Status": "MQL"})
+    box.clock.advance(30)
+
+
+def test_fixing_one_lead_of_a_digest_resolves_that_lead_only(small_bulk):
+    box, sf, runtime, runner, leads = small_bulk
+    _enter(box, sf, leads)
+    runner.run_all()
     [digest] = _tasks(sf, "Baton digest:")
     assert digest["Subject"].startswith("Baton digest: 25 records")
 
-    sf.update_record("Lead", leads[0], {**FIXED, "Status": "MQL"})
-    assert run().returncode == 0
+    _enter(box, sf, leads[:1], FIXED)
+    runner.run_all()
     assert _status(sf, leads[0]) == "MQL" and _status(sf, leads[1]) == "Data Remediation"
+    open_now = runtime.store.open_violations("salesforce:leads", leads)
+    assert len(open_now) == 24 and (leads[0], "mql-entry") not in open_now
     [still] = _tasks(sf, "Baton digest:")
     assert still["Status"] == "Not Started"  # 24 leads still wait
     assert sf.records("FeedItem") == [] and _tasks(sf, "Handoff blocked") == []
 
     # the last of them fixed: the digest task closes, once
-    for lead in leads[1:25]:
-        sf.update_record("Lead", lead, {**FIXED, "Status": "MQL"})
-    assert run().returncode == 0
+    _enter(box, sf, leads[1:], FIXED)
+    runner.run_all()
     [closed] = _tasks(sf, "Baton digest:")
     assert closed["Status"] == "Completed"
-    assert run().returncode == 0 and len(_tasks(sf, "Baton digest:")) == 1
+    box.clock.advance(30)
+    runner.run_all()
+    assert len(_tasks(sf, "Baton digest:")) == 1 and sf.records("FeedItem") == []
 
 
-def test_below_the_threshold_each_lead_gets_its_own_messages(bulk):
-    box, sf, owner, leads, run = bulk
-    for lead in leads[:3]:
-        sf.update_record("Lead", lead, {"Status": "MQL"})
-    assert run().returncode == 0
-    assert _tasks(sf, "Baton digest:") == [] and len(_tasks(sf, "Handoff blocked")) == 3
-    assert len(sf.records("FeedItem")) == 3
+def test_at_or_below_the_threshold_each_lead_gets_its_own_messages(small_bulk):
+    box, sf, runtime, runner, leads = small_bulk
+    _enter(box, sf, leads[:20])
+    runner.run_all()
+    assert _tasks(sf, "Baton digest:") == [] and len(_tasks(sf, "Handoff blocked")) == 20
+    assert len(sf.records("FeedItem")) == 20
+
+
+# -- check -------------------------------------------------------------------------------------
+
+def _check(tmp_path, gate):
+    from baton.app.check import check
+    from baton.core.config import load_config
+
+    rules = tmp_path / "rules.toml"
+    rules.write_text('[[gate]]\nid = "utm-qa"\nsource = "sheets:utm"\nenters = "Ready for QA"\n'
+                     'checks = [{ field = "Landing URL", required = true }]\n' + gate)
+    config = tmp_path / "config.toml"
+    config.write_text(f'[baton]\nrules = ["{rules}"]\n'
+                      '[[source]]\nid = "sheets:utm"\ntool = "sheets"\nspreadsheet_id = "s"\n'
+                      'tab = "UTM"\nkey_column = "Campaign"\nstatus_column = "Status"\n'
+                      'workflow = ["Draft", "Ready for QA"]\n')
+    return check(load_config(config)).problems
+
+
+def test_check_refuses_a_digest_where_the_tool_cannot_send_one_or_nothing_to_digest(tmp_path):
+    problems = _check(tmp_path, 'on_fail = { comment = "Add the landing URL", digest_above = 20 }')
+    assert problems == ["gate utm-qa: sheets cannot send digests (digest_above)"]
+    [problem] = _check(tmp_path, 'on_fail = { move_to = "Draft", digest_above = 5 }')
+    assert problem.endswith("gate[utm-qa].on_fail.digest_above: expected a comment or a task "
+                            "for the digest to replace (this gate writes neither)")
+    [problem] = _check(tmp_path, 'on_fail = { comment = "x", digest_above = 0 }')
+    assert "digest_above" in problem
