@@ -82,12 +82,17 @@ def test_a_repeat_failure_updates_the_open_task_and_replies_in_the_posts_thread(
     [same] = _tasks(sf, "Handoff blocked")
     assert same["Id"] == task["Id"]
     assert "Title" not in same["Description"] and "consent" in same["Description"]
+    assert task["Description"].split("\n")[-1] in same["Description"]  # the first marker stays
+    assert same["Description"].count("[baton:") == 2
     assert [f["Id"] for f in sf.records("FeedItem") if f["ParentId"] == lead] == [post["Id"]]
     [reply] = sf.records("FeedComment")
     assert reply["FeedItemId"] == post["Id"] and "consent" in reply["CommentBody"]
     assert _status(sf, lead) == "Data Remediation"  # the bounce still happens
     # one PATCH (the task's description and the bounce), one POST (the reply)
     assert (sf.calls["composite_update"], sf.calls["composite_create"]) == (1, 1)
+    [row] = [r for r in runtime.store.ledger_entries(lead) if r.kind == "update_comment"]
+    # a reply lost in a crash is found by its marker in the thread, and reports the post
+    assert runtime.connectors["salesforce:leads"].find_written([row.action]) == {row.key: post["Id"]}
 
     # A third failure still adds no task and no post; fixing it closes the one task.
     sf.update_record("Lead", lead, {"Status": "MQL"})

@@ -124,6 +124,11 @@ def marked_rows_query(sobject: str, parent: str, text_field: str, parents: Seque
     return f"SELECT Id, {parent}, {text_field} FROM {sobject} WHERE {where}"
 
 
+def descriptions_query(task_ids: Sequence[str]) -> str:
+    """The descriptions of some Tasks (the markers a rewrite keeps)."""
+    return f"SELECT Id, Description FROM Task WHERE Id IN {soql_id_list(task_ids)}"
+
+
 def owners_query(sobject: str, ids: Sequence[str]) -> str:
     return f"SELECT Id, OwnerId FROM {sobject} WHERE Id IN {soql_id_list(ids)}"
 

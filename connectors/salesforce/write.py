@@ -10,6 +10,7 @@ written once, repaired in one place.
 """
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -34,6 +35,7 @@ TASK_SUBJECT_MAX = 255
 RETRYABLE_SAVE_ERRORS = {"UNABLE_TO_LOCK_ROW", "SERVER_UNAVAILABLE", "REQUEST_RUNNING_TOO_LONG"}
 _UPDATES_RECORD = (ActionKind.MOVE_STATUS, ActionKind.SET_FIELD, ActionKind.REASSIGN)
 _UPDATES_ITEM = (ActionKind.UPDATE_TASK, ActionKind.UPDATE_COMMENT)  # remote id: what they update
+_MARKER = re.compile(r"\[" + re.escape(IDEMPOTENCY_TAG) + r"[^\]\s]+\]")
 DIGEST_SUBJECT = "Baton digest:"  # a digest Task's subject starts so: how a repair finds it
 
 Failures = dict[int, tuple[str, bool]]  # action index -> (message, retryable)
@@ -59,11 +61,13 @@ class SalesforceWriter:
         self.org = org
         self._calls = calls
         self.owners = OwnerResolver(source, org, calls)
+        self._earlier: dict[str, list[str]] = {}  # task -> its markers, for this write_back
 
     def write_back(self, actions: Sequence[Action]) -> Sequence[ActionResult]:
         """Updates first (PATCH composite/sobjects), then creates (POST), 200 records a call."""
         results: list[ActionResult | None] = [None] * len(actions)
         owners = self.owners.record_owners(actions)
+        self._earlier = self._task_markers(actions)
         updates: dict[tuple[str, str], _Op] = {}
         creates: list[_Op] = []
         for index, action in enumerate(actions):
@@ -152,6 +156,17 @@ class SalesforceWriter:
 
     # -- planning
 
+    def _task_markers(self, actions: Sequence[Action]) -> dict[str, list[str]]:
+        """The Baton markers in the descriptions of the tasks these actions update (one query
+        per 200 tasks, only when some action updates a task)."""
+        tasks = sorted({a.target for a in actions if a.kind is ActionKind.UPDATE_TASK and a.target})
+        found: dict[str, list[str]] = {}
+        for chunk in soql.chunks(tasks):
+            for row in self.org.query_records(soql.descriptions_query(chunk),
+                                              counter=self._calls):
+                found[str(row.get("Id"))[:15]] = _MARKER.findall(str(row.get("Description") or ""))
+        return found
+
     def _digest_owner(self, action: Action) -> str:
         """The user a digest goes to: the records' owner (a queue: one of its members, the
         same one for the same digest)."""
@@ -193,9 +208,11 @@ class SalesforceWriter:
         if action.kind == ActionKind.UPDATE_TASK:
             if not action.target:
                 raise PayloadError("UPDATE_TASK action without the task to update")
-            # a PATCH is idempotent: sent again after a crash, it writes the same description
-            return [_Op("Task", {"Description": _body(action.text, action.key,
-                                                      TASK_DESCRIPTION_MAX)},
+            # a PATCH is idempotent: sent again after a crash, it writes the same description;
+            # the markers of the task and of its earlier updates stay (a repair still finds them)
+            markers = [*self._earlier.get(action.target[:15], []), idempotency_marker(action.key)]
+            return [_Op("Task", {"Description": _body(action.text, "\n".join(
+                dict.fromkeys(markers)), TASK_DESCRIPTION_MAX, marked=True)},
                         record_id=action.target)]
         if action.kind == ActionKind.UPDATE_COMMENT:
             if not action.target:
@@ -285,8 +302,9 @@ def _composite(method: str, records: list[dict[str, Any]]) -> Callable[[Salesfor
     return fn
 
 
-def _body(text: str, key: str, limit: int) -> str:
-    marker = idempotency_marker(key)
+def _body(text: str, key: str, limit: int, marked: bool = False) -> str:
+    """`text`, cut to fit, then the marker of `key` (or, `marked`, the marker lines given)."""
+    marker = key if marked else idempotency_marker(key)
     room = limit - len(marker) - 2
     if len(text) > room:
         text = text[: max(0, room - 1)] + "…"
