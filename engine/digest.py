@@ -2,7 +2,8 @@
 
 When more than `on_fail.digest_above` records of one owner fail a gate in the same cycle (a bulk
 import), their comments and tasks are replaced by ONE digest for the owner, listing the records
-with links; bounces and field writes still happen record by record.
+with links; bounces and field writes still happen record by record. A repeat failure of a
+record whose earlier task or comment is still open is not counted: it updates that item.
 
 Exactly once, like every write-back: the digest's ledger key derives from the set of
 violations it covers (a replay of the cycle plans the same key), and its marker lets a repair
@@ -26,8 +27,10 @@ from baton.engine.planner import ledger_ref
 from baton.rules import Gate, GateResult
 
 # what a digest replaces; the rest (bounces, field writes) stays per record
-MESSAGES = frozenset({ActionKind.COMMENT, ActionKind.TASK, ActionKind.UPDATE_COMMENT,
-                      ActionKind.UPDATE_TASK})
+MESSAGES = frozenset({ActionKind.COMMENT, ActionKind.TASK})
+# a repeat failure says it on what is still open (no new item): it stays out of digests, so that
+# its open task is still closed when the record passes
+UPDATES = frozenset({ActionKind.UPDATE_COMMENT, ActionKind.UPDATE_TASK})
 TEXT_MAX = 28_000  # characters of a digest's text; the records past it are counted
 
 
@@ -48,7 +51,8 @@ def with_digests(failed: Sequence[Failed], capabilities: Capabilities) -> list[t
     groups: dict[tuple[str, str], list[Failed]] = {}
     for f in failed:
         limit = f.gate.on_fail.digest_above
-        if limit is not None and f.record.owner and ActionKind.DIGEST in capabilities.writes:
+        if limit is not None and f.record.owner and ActionKind.DIGEST in capabilities.writes \
+                and not any(a.kind in UPDATES for a in f.actions):
             groups.setdefault((f.gate.id, f.record.owner), []).append(f)
     bulk = {id(f) for group in groups.values()
             if len(group) > (group[0].gate.on_fail.digest_above or 0) for f in group}

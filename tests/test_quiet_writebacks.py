@@ -294,3 +294,20 @@ def test_check_refuses_a_digest_where_the_tool_cannot_send_one_or_nothing_to_dig
                             "for the digest to replace (this gate writes neither)")
     [problem] = _check(tmp_path, 'on_fail = { comment = "x", digest_above = 0 }')
     assert "digest_above" in problem
+
+
+def test_a_repeat_failure_in_a_bulk_updates_its_open_task_and_stays_out_of_the_digest(small_bulk):
+    box, sf, runtime, runner, leads = small_bulk
+    _enter(box, sf, leads[:3])
+    runner.run_all()
+    first = {t["Id"] for t in _tasks(sf, "Handoff blocked")}
+    assert len(first) == 3
+    _enter(box, sf, leads)  # all 25 again: 3 repeats, 22 new (over 20)
+    runner.run_all()
+    [digest] = _tasks(sf, "Baton digest:")
+    assert digest["Subject"].startswith("Baton digest: 22 records")
+    assert {t["Id"] for t in _tasks(sf, "Handoff blocked")} == first  # updated, not added
+    _enter(box, sf, leads[:3], FIXED)
+    runner.run_all()
+    assert {t["Status"] for t in _tasks(sf, "Handoff blocked")} == {"Completed"}
+    assert _tasks(sf, "Baton digest:")[0]["Status"] == "Not Started"
