@@ -168,6 +168,11 @@ def test_a_repeat_failure_in_asana_comments_on_the_open_subtask(make_sandbox, ru
     on_subtask = [c for c in asana.comments(subtask["gid"]) if "[baton:" in c["text"]]
     assert len(on_subtask) == 1 and "utm" in on_subtask[0]["text"].lower()
     assert [c for c in asana.comments(web) if "[baton:" in c["text"]] == []
+    [row] = [r for r in runtime.store.ledger_entries(web) if r.kind == "update_task"]
+    assert row.remote_id == subtask["gid"]
+    # a comment lost in a crash is found by its marker on the subtask, and reports the subtask
+    connector = runtime.connectors["asana:content-calendar"]
+    assert connector.find_written([row.action]) == {row.key: subtask["gid"]}
 
 
 # -- digests -----------------------------------------------------------------------------------
