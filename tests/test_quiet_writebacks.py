@@ -182,13 +182,12 @@ def _import(sf, owner, n):
             for k in range(n)]
 
 
-@pytest.fixture
-def bulk(make_sandbox, demo_config, tmp_path):
-    """An org with 300 incomplete leads of one rep, and `baton run` as a separate process."""
+def _process(make_sandbox, demo_config, tmp_path, n):
+    """An org with `n` incomplete leads of one rep, and `baton run` as a separate process."""
     box = make_sandbox("salesforce", frozen=False)
     sf = box.salesforce
     owner = box.org.sdr_id
-    leads = _import(sf, owner, 300)
+    leads = _import(sf, owner, n)
     config_file = box.write_config(_rules(tmp_path, demo_config), tmp_path / "baton.toml",
                                    tmp_path / "state.db")
 
@@ -200,6 +199,27 @@ def bulk(make_sandbox, demo_config, tmp_path):
 
     assert run().returncode == 0  # the baseline
     return box, sf, owner, leads, run
+
+
+@pytest.fixture
+def bulk(make_sandbox, demo_config, tmp_path):
+    return _process(make_sandbox, demo_config, tmp_path, 300)
+
+
+def test_a_repeat_failure_killed_after_its_update_is_written_once(make_sandbox, demo_config,
+                                                                  tmp_path):
+    box, sf, owner, [lead], run = _process(make_sandbox, demo_config, tmp_path, 1)
+    sf.update_record("Lead", lead, {"Status": "MQL"})
+    assert run().returncode == 0
+    sf.update_record("Lead", lead, {"Status": "MQL"})
+    assert run(BATON_CRASH_AT="after_write").returncode == -9
+    assert len(sf.records("FeedComment")) == 1  # the reply landed, the ledger does not know
+    restarted = run()
+    assert restarted.returncode == 0, restarted.stderr
+    run()
+    assert len(sf.records("FeedComment")) == 1 and len(sf.records("FeedItem")) == 1
+    [task] = _tasks(sf, "Handoff blocked")
+    assert task["Description"].count("[baton:") == 2  # the task's marker and the update's
 
 
 def test_a_bulk_import_yields_one_digest_exactly_once_across_a_kill(bulk):
