@@ -216,7 +216,6 @@ def test_a_repeat_failure_killed_after_its_update_is_written_once(make_sandbox, 
     assert len(sf.records("FeedComment")) == 1  # the reply landed, the ledger does not know
     restarted = run()
     assert restarted.returncode == 0, restarted.stderr
-    run()
     assert len(sf.records("FeedComment")) == 1 and len(sf.records("FeedItem")) == 1
     [task] = _tasks(sf, "Handoff blocked")
     assert task["Description"].count("[baton:") == 2  # the task's marker and the update's
