@@ -94,6 +94,8 @@ def _write_backs(rule_set: RuleSet) -> list[_WriteBack]:
                                      "on_fail.task.body": spec.task.body}))
         if spec.move_to:
             found.append(_WriteBack(what, source, ActionKind.MOVE_STATUS))
+        if spec.digest_above is not None:
+            found.append(_WriteBack(what, source, ActionKind.DIGEST))
         if spec.set:
             found.append(_WriteBack(what, source, ActionKind.SET_FIELD, templates={
                 f"on_fail.set.{name}": value for name, value in spec.set.items()}))

@@ -24,6 +24,15 @@ class ActionKind(StrEnum):
     REMOVE_NOTE = "remove_note"  # take the note block `target` out of the record's cell (Sheets)
     REPLY = "reply"  # post `text` under the record, answering the comment `target` (Salesforce)
     NOTIFY = "notify"  # `text` to the chat webhook whose URL is in env var `webhook_env` (engine)
+    # A repeat failure, said on what is still open instead of a new item (quiet write-backs):
+    UPDATE_TASK = "update_task"  # the open task `target` now says `text` (Salesforce: its
+    #   description rewritten; Asana: a comment on that subtask)
+    UPDATE_COMMENT = "update_comment"  # the open comment `target` now says `text` (Sheets: its
+    #   note block rewritten; Salesforce: a reply in its feed thread; Asana: a comment on the task)
+    # One message per owner for a bulk of failures of one gate in one cycle (`digest_above`):
+    DIGEST = "digest"  # a task `subject`/`text` for the owner `record_owner`, listing the records
+    DIGEST_ITEM = "digest_item"  # one record's place in the digest `target`; the engine marks it,
+    #   nothing is sent: it is how the record's violation knows what told of it
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +52,9 @@ class Action:
     field: str | None = None  # SET_FIELD
     value: Any = None  # SET_FIELD: the value; MOVE_STATUS: the status to move to
     expected_status: str | None = None  # MOVE_STATUS: move only while the record is still here
-    target: str | None = None  # CLOSE_TASK / REMOVE_NOTE / REPLY: the remote id written earlier
+    # CLOSE_TASK / REMOVE_NOTE / REPLY / UPDATE_*: the remote id written earlier; DIGEST_ITEM:
+    # the digest's (a `ledger:` reference until it is written)
+    target: str | None = None
     webhook_env: str | None = None  # NOTIFY
 
 
@@ -79,4 +90,6 @@ _DOING = {ActionKind.COMMENT: "write comments", ActionKind.TASK: "open tasks",
           ActionKind.SET_FIELD: "set fields", ActionKind.MOVE_STATUS: "move a record's status",
           ActionKind.REASSIGN: "reassign records", ActionKind.CLOSE_TASK: "close tasks",
           ActionKind.REMOVE_NOTE: "remove notes", ActionKind.REPLY: "post replies",
-          ActionKind.NOTIFY: "post to a chat webhook"}
+          ActionKind.NOTIFY: "post to a chat webhook",
+          ActionKind.UPDATE_TASK: "update an open task", ActionKind.UPDATE_COMMENT: "update an open comment",
+          ActionKind.DIGEST: "send digests (digest_above)", ActionKind.DIGEST_ITEM: "send digests (digest_above)"}

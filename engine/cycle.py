@@ -23,6 +23,7 @@ from baton.core.records import Record
 from baton.core.errors import SourceError
 from baton.connectors.webhook import WebhookNotifier
 from baton.core.faults import crashpoint
+from baton.engine import digest
 from baton.engine.entries import Entry, fresh_entries, passed_through, with_values_at_entry
 from baton.engine.planner import LEDGER_REF, describe, ledger_ref, plan_failure, plan_resolution
 from baton.engine.sla import catch_up, escalate, start_and_meet
@@ -158,6 +159,8 @@ def _evaluate(source_id: str, entries: Sequence[Entry], rules: RuleSet, store: S
     may bounce it."""
     open_violations = store.open_violations(source_id, list(dict.fromkeys(e.record.id for e in entries)))
     evaluations, opened, resolved, actions = [], [], [], []
+    failed: list[digest.Failed] = []
+    digests: dict[str, tuple[str, str, str, str]] = {}  # a digest a resolution here may close
     for entry in sorted(entries, key=lambda e: e.transition.at):
         record, transition = entry.record, entry.transition
         for gate in rules.gates_entering(source_id, transition.to_status, transition.from_status):
@@ -167,6 +170,9 @@ def _evaluate(source_id: str, entries: Sequence[Entry], rules: RuleSet, store: S
                 [{"check": f.check_id, "field": f.field, "message": f.message} for f in result.failures],
                 result.values_seen, entry.basis))
             previous = open_violations.pop((record.id, gate.id), None)
+            if previous is not None:
+                digests.update(dict.fromkeys(digest.digests_of(previous.written),
+                                             (source_id, record.id, gate.id, transition.key)))
             if result.passed:
                 log.info("gate.passed", source=source_id, record=record.id, gate=gate.id,
                          basis=entry.basis or None)
@@ -181,13 +187,17 @@ def _evaluate(source_id: str, entries: Sequence[Entry], rules: RuleSet, store: S
             if previous is not None:
                 resolved.append((record.id, gate.id, transition.key))  # superseded by this one
             opened.append((record.id, gate.id, transition.key))
-            planned = plan_failure(record, gate, result, transition.key, previous,
+            planned = plan_failure(record, gate, result, transition.key, previous, capabilities,
                                    still_there=entry.still_there)
-            actions += [(a, transition.key) for a in planned]
+            failed.append(digest.Failed(record, gate, result, transition.key, planned))
             # A later entry of this cycle answers what this one is about to write.
             open_violations[(record.id, gate.id)] = OpenViolation(
                 source_id, record.id, gate.id, transition.key, now,
                 [(a.key, a.kind.value, ledger_ref(a.key)) for a in planned])
+    actions += digest.with_digests(failed, capabilities)
+    if digests:
+        actions += digest.closings(digests, store.digest_members(source_id, list(digests)),
+                                   {(r, g) for r, g, _ in resolved})
     write.evaluations, write.opened, write.resolved, write.actions = evaluations, opened, resolved, actions
 
 
@@ -270,8 +280,7 @@ def _with_targets(answers: Sequence[Action], store: StateStore, now: datetime,
                   report: CycleReport) -> list[Action]:
     """Answers whose target is now written get its remote id; one whose target failed for good
     fails too; one whose target is still pending waits for a later cycle."""
-    rows = {row.key: row for record_id in {a.record_id for a in answers}
-            for row in store.ledger_entries(record_id)}
+    rows = store.ledger_rows([(a.target or "").removeprefix(LEDGER_REF) for a in answers])
     ready, dead = [], []
     for action in answers:
         row = rows.get((action.target or "").removeprefix(LEDGER_REF))
@@ -291,8 +300,11 @@ def _write_batch(connector: Connector, notifier: WebhookNotifier | None, store: 
         return
     store.mark_attempt([a.key for a in actions])
     crashpoint("after_attempt")
-    to_tool = [a for a in actions if a.kind is not ActionKind.NOTIFY]
+    to_tool = [a for a in actions if a.kind not in (ActionKind.NOTIFY, ActionKind.DIGEST_ITEM)]
     to_chat = [a for a in actions if a.kind is ActionKind.NOTIFY]
+    # a record's place in a digest is marked, not sent: the digest (its target) is written
+    marked = [ActionResult(a.key, True, remote_id=a.target) for a in actions
+              if a.kind is ActionKind.DIGEST_ITEM]
     try:
         results = list(connector.write_back(to_tool)) if to_tool else []
     except SourceError:
@@ -305,7 +317,7 @@ def _write_batch(connector: Connector, notifier: WebhookNotifier | None, store: 
     if to_chat:
         results += notifier.send(to_chat) if notifier else [
             ActionResult(a.key, False, error="no webhook notifier configured") for a in to_chat]
-    store.finish_actions(results, now)
+    store.finish_actions([*results, *marked], now)
     for result in results:
         if result.ok:
             report.written += 1

@@ -22,12 +22,17 @@ def ledger_ref(key: str) -> str:
 
 
 def plan_failure(record: Record, gate: Gate, result: GateResult, transition_key: str,
-                 open_violation: OpenViolation | None, *, still_there: bool = True) -> list[Action]:
+                 open_violation: OpenViolation | None, capabilities: Capabilities | None = None,
+                 *, still_there: bool = True) -> list[Action]:
     """Actions for a failed gate: message first, bounce last (so the message is there first).
     An entry the record has already left (`still_there` false) gets its comment, task and
-    fields, never a bounce: the record is no longer in the status the gate guards."""
+    fields, never a bounce: the record is no longer in the status the gate guards.
+
+    A repeat failure while the earlier one is still open is said on what that one wrote, where
+    the tool can (UPDATE_TASK / UPDATE_COMMENT): no second task, no second note."""
     spec = gate.on_fail
     context = failure_context(gate, record, result)
+    can = capabilities.writes if capabilities is not None else frozenset()
 
     def action(kind: ActionKind, **fields: Any) -> Action:
         key = stable_key(record.source, record.id, gate.id, transition_key, kind.value,
@@ -35,21 +40,39 @@ def plan_failure(record: Record, gate: Gate, result: GateResult, transition_key:
         return Action(key=key, kind=kind, source=record.source, record_id=record.id,
                       gate_id=gate.id, **_shown(fields))
 
+    open_task = _still_open(open_violation, ActionKind.TASK, ActionKind.UPDATE_TASK)
+    open_comment = _still_open(open_violation, ActionKind.COMMENT, ActionKind.UPDATE_COMMENT)
     actions: list[Action] = []
     if spec.comment is not None:
-        actions.append(action(ActionKind.COMMENT, text=render(spec.comment, context)))
-    task_still_open = open_violation is not None and any(
-        kind == ActionKind.TASK.value for _, kind, _ in open_violation.written)
-    if spec.task is not None and not task_still_open:
-        actions.append(action(ActionKind.TASK, subject=render(spec.task.subject, context),
-                              text=render(spec.task.body, context), assignee=spec.task.owner,
-                              record_owner=record.owner or ""))
+        text = render(spec.comment, context)
+        if open_comment is not None and ActionKind.UPDATE_COMMENT in can:
+            actions.append(action(ActionKind.UPDATE_COMMENT, text=text, target=open_comment))
+        else:
+            actions.append(action(ActionKind.COMMENT, text=text))
+    if spec.task is not None:
+        text = render(spec.task.body, context)
+        if open_task is None:
+            actions.append(action(ActionKind.TASK, subject=render(spec.task.subject, context),
+                                  text=text, assignee=spec.task.owner,
+                                  record_owner=record.owner or ""))
+        elif ActionKind.UPDATE_TASK in can:
+            actions.append(action(ActionKind.UPDATE_TASK, text=text, target=open_task))
     for field_name, value in spec.set.items():
         actions.append(action(ActionKind.SET_FIELD, field=field_name, value=render(value, context)))
     if spec.move_to and still_there:
         actions.append(action(ActionKind.MOVE_STATUS, value=spec.move_to,
                               expected_status=gate.enters))
     return actions
+
+
+def _still_open(violation: OpenViolation | None, *kinds: ActionKind) -> str | None:
+    """The remote id (or `ledger:` reference) of the latest item of these kinds the open
+    violation wrote; an update's remote id is the item it updated."""
+    if violation is None:
+        return None
+    wanted = {kind.value for kind in kinds}
+    found = [remote for _, kind, remote in violation.written if kind in wanted and remote]
+    return found[-1] if found else None
 
 
 def plan_resolution(record: Record, gate: Gate, transition_key: str,
@@ -60,7 +83,9 @@ def plan_resolution(record: Record, gate: Gate, transition_key: str,
         return []
     note = render(gate.on_pass.note, {**record_context(record), "gate": gate.id, "enters": gate.enters}) if gate.on_pass.note else ""
     answers = {ActionKind.TASK.value: ActionKind.CLOSE_TASK,
-               ActionKind.COMMENT.value: capabilities.comment_resolution}
+               ActionKind.UPDATE_TASK.value: ActionKind.CLOSE_TASK,
+               ActionKind.COMMENT.value: capabilities.comment_resolution,
+               ActionKind.UPDATE_COMMENT.value: capabilities.comment_resolution}
     actions = []
     for _, written_kind, remote_id in open_violation.written:
         kind = answers.get(written_kind)
@@ -106,4 +131,10 @@ def _detail(a: Action) -> str:
         return f"{a.field} = {a.value!r}"
     if a.kind is ActionKind.NOTIFY:
         return f"webhook {a.webhook_env or ''}"
+    if a.kind in (ActionKind.UPDATE_TASK, ActionKind.UPDATE_COMMENT):
+        return f"{a.target}: {a.text.splitlines()[0] if a.text else ''}"
+    if a.kind is ActionKind.DIGEST:
+        return f"{a.subject!r} for {a.record_owner}"
+    if a.kind is ActionKind.DIGEST_ITEM:
+        return f"listed in the digest {a.target}"
     return f"to {a.value if a.kind is ActionKind.MOVE_STATUS else str(a.assignee)!r}"

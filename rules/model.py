@@ -45,6 +45,9 @@ class OnFail:
     task: TaskSpec | None = None
     move_to: str | None = None  # bounce the record back to this status
     set: Mapping[str, str] = field(default_factory=dict)  # field → value (a template)
+    # more failures than this for one owner in one cycle: one digest for the owner replaces
+    # their comments and tasks (bounces and fields stay per record); None: never
+    digest_above: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -182,6 +182,7 @@ class OnFailSpec(Spec):
     task: TaskModel | None = None  # `task = true` means a task with the default texts
     move_to: NonEmpty | None = None
     set: dict[str, str] = {}
+    digest_above: int | None = Field(default=None, ge=1)
 
     @field_validator("comment")
     @classmethod
@@ -216,7 +217,11 @@ class OnFailSpec(Spec):
         if self.move_to is not None and self.move_to == enters:
             ctx.problem(f"{where}.move_to", f"expected a status other than the one this gate "
                         f"guards, found {self.move_to!r} (the record would bounce into itself)")
-        return OnFail(comment=self.comment, task=task, move_to=self.move_to, set=dict(self.set))
+        if self.digest_above is not None and self.comment is None and task is None:
+            ctx.problem(f"{where}.digest_above", "expected a comment or a task for the digest "
+                        "to replace (this gate writes neither)")
+        return OnFail(comment=self.comment, task=task, move_to=self.move_to, set=dict(self.set),
+                      digest_above=self.digest_above)
 
 
 class OnPassSpec(Spec):

@@ -280,6 +280,35 @@ class StateStore:
                         written.get((transition_key, gate_id), []))
         return found
 
+    def ledger_rows(self, keys: Sequence[str]) -> dict[str, LedgerEntry]:
+        """Ledger rows by key (what a write of this cycle answers: its remote id, once known)."""
+        c = schema.ledger.c
+        found: dict[str, LedgerEntry] = {}
+        with self.engine.connect() as connection:
+            for chunk in _chunks(list(dict.fromkeys(keys))):
+                for r in connection.execute(
+                        select(c.key, c.action_json, c.transition_key, c.state, c.attempts,
+                               c.remote_id).where(c.key.in_(chunk))):
+                    found[r[0]] = LedgerEntry(action_from_dict(json.loads(r[1])), r[2], r[3],
+                                              r[4], r[5])
+        return found
+
+    def digest_members(self, source: str, digests: Sequence[str]) -> dict[str, set[tuple[str, str]]]:
+        """The violations each digest (by remote id) told of that are still open: (record, gate)."""
+        lg, v = schema.ledger.c, schema.violations.c
+        found: dict[str, set[tuple[str, str]]] = {}
+        with self.engine.connect() as connection:
+            for chunk in _chunks(list(dict.fromkeys(digests))):
+                rows = connection.execute(
+                    select(lg.remote_id, v.record_id, v.gate_id)
+                    .join(schema.violations, and_(v.transition_key == lg.transition_key,
+                                                  v.gate_id == lg.gate_id))
+                    .where(lg.source == source, lg.kind == "digest_item", lg.state == "done",
+                           lg.remote_id.in_(chunk), v.resolved_at.is_(None)))
+                for remote_id, record_id, gate_id in rows:
+                    found.setdefault(remote_id, set()).add((record_id, gate_id))
+        return found
+
     # -- SLA timers ----------------------------------------------------------------------------
 
     def open_timers(self, source: str) -> list[SlaTimer]:

@@ -23,6 +23,7 @@ from .project import AsanaProject, chunks
 log = structlog.get_logger()
 
 Planned = tuple[Action, dict[str, Any]]
+_UPDATES_ITEM = (ActionKind.UPDATE_TASK, ActionKind.UPDATE_COMMENT)
 
 
 class ProjectWriter:
@@ -75,6 +76,8 @@ class ProjectWriter:
                 data = (body.get("data") if isinstance(body, dict) else None) or {}
                 gid = data.get("gid") if isinstance(data, dict) else None
                 remote = gid or (request.get("data") or {}).get("task") or action.record_id
+                if action.kind in _UPDATES_ITEM and action.target:
+                    remote = action.target  # what a later repeat or the resolution answers
                 out.append((item, ActionResult(action.key, True, remote_id=str(remote))))
             else:
                 retryable = status == 429 or status >= 500
@@ -120,6 +123,14 @@ class ProjectWriter:
                 raise SourceError(f"action {action.key}: CLOSE_TASK without the task to close")
             return {"relative_path": f"/tasks/{action.target}", "method": "put",
                     "data": {"completed": True}}
+        if action.kind in _UPDATES_ITEM:
+            # Asana comments are one thread per task: a repeat failure is a comment on the open
+            # subtask (UPDATE_TASK), or on the task whose thread holds the first one
+            on = action.target if action.kind is ActionKind.UPDATE_TASK else task
+            if not on:
+                raise SourceError(f"action {action.key}: {action.kind} without its target")
+            return {"relative_path": f"/tasks/{on}/stories", "method": "post",
+                    "data": {"text": f"{action.text}\n\n{marker}"}}
         if action.kind is ActionKind.REPLY:
             text = action.text or "Resolved: the earlier Baton check now passes."
             return {"relative_path": f"/tasks/{task}/stories", "method": "post",
@@ -154,8 +165,12 @@ class ProjectWriter:
     def find_written(self, actions: Sequence[Action]) -> Mapping[str, str]:
         """Markers in the tasks' comments (comments, resolve notes) and subtasks (tasks)."""
         keys = {a.key for a in actions}
+        # where each update's comment went, and what it reports as written (its target)
+        on = {a.key: (a.target if a.kind is ActionKind.UPDATE_TASK else a.record_id)
+              for a in actions if a.kind in _UPDATES_ITEM and a.target}
+        targets = {a.key: a.target for a in actions if a.key in on and a.target}
         comment_tasks = sorted({a.record_id for a in actions
-                                if a.kind in (ActionKind.COMMENT, ActionKind.REPLY)})
+                                if a.kind in (ActionKind.COMMENT, ActionKind.REPLY)} | set(on.values()))
         subtask_tasks = sorted({a.record_id for a in actions if a.kind is ActionKind.TASK})
         found: dict[str, str] = {}
         for stories in self.project.read_lists(comment_tasks, "stories", MARKER_FIELDS).values():
@@ -163,7 +178,7 @@ class ProjectWriter:
                 if story.get("type") == "comment" or story.get("resource_subtype") == "comment_added":
                     for key in MARKER.findall(str(story.get("text") or "")):
                         if key in keys and story.get("gid"):
-                            found.setdefault(key, str(story["gid"]))
+                            found.setdefault(key, targets.get(key) or str(story["gid"]))
         for subtasks in self.project.read_lists(subtask_tasks, "subtasks", SUBTASK_FIELDS).values():
             for subtask in subtasks:
                 for key in MARKER.findall(str(subtask.get("notes") or "")):

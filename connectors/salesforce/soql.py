@@ -112,10 +112,21 @@ def history_queries(sobject: str, status_field: str, ids: Sequence[str],
 
 # ------------------------------------------------------------------------------------ writes
 
-def marked_rows_query(sobject: str, parent: str, text_field: str, parents: Sequence[str]) -> str:
-    """Tasks or FeedItems of some parents, with the long text that may hold a Baton marker
+def marked_rows_query(sobject: str, parent: str, text_field: str, parents: Sequence[str],
+                      subject_prefix: str | None = None) -> str:
+    """Tasks, FeedItems or FeedComments of some parents (digest Tasks: of some owners, their
+    subject starting with `subject_prefix`), with the long text that may hold a Baton marker
     (long text areas cannot be filtered with LIKE: the markers are matched in Python)."""
-    return f"SELECT Id, {parent}, {text_field} FROM {sobject} WHERE {parent} IN {soql_id_list(parents)}"
+    where = f"{parent} IN {soql_id_list(parents)}"
+    if subject_prefix:
+        # a fixed prefix of Baton's own (no % or _ in it): a LIKE on it needs no escaping
+        where += f" AND Subject LIKE {soql_quote(subject_prefix + '%')}"
+    return f"SELECT Id, {parent}, {text_field} FROM {sobject} WHERE {where}"
+
+
+def descriptions_query(task_ids: Sequence[str]) -> str:
+    """The descriptions of some Tasks (the markers a rewrite keeps)."""
+    return f"SELECT Id, Description FROM Task WHERE Id IN {soql_id_list(task_ids)}"
 
 
 def owners_query(sobject: str, ids: Sequence[str]) -> str:

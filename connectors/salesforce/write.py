@@ -1,7 +1,8 @@
 """Writing back to one Salesforce source: plan, send, look up what was written.
 
-Updates (MOVE_STATUS, SET_FIELD, REASSIGN, CLOSE_TASK) are merged per record and sent first
-(PATCH composite/sobjects), then creates (Task, FeedItem; POST), 200 records a call. Each
+Updates (MOVE_STATUS, SET_FIELD, REASSIGN, CLOSE_TASK, UPDATE_TASK) are merged per record and
+sent first (PATCH composite/sobjects), then creates (Task, FeedItem, FeedComment, a digest Task;
+POST), 200 records a call. Each
 create carries its action's marker, so `find_written` can find it after a crash or a lost
 answer. A create whose outcome is unknown (a timeout, an unreadable answer) is a retryable
 failure: the ledger keeps it pending and the engine's next cycle calls `find_written` first —
@@ -9,6 +10,7 @@ written once, repaired in one place.
 """
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -32,6 +34,9 @@ TASK_DESCRIPTION_MAX = 32_000
 TASK_SUBJECT_MAX = 255
 RETRYABLE_SAVE_ERRORS = {"UNABLE_TO_LOCK_ROW", "SERVER_UNAVAILABLE", "REQUEST_RUNNING_TOO_LONG"}
 _UPDATES_RECORD = (ActionKind.MOVE_STATUS, ActionKind.SET_FIELD, ActionKind.REASSIGN)
+_UPDATES_ITEM = (ActionKind.UPDATE_TASK, ActionKind.UPDATE_COMMENT)  # remote id: what they update
+_MARKER = re.compile(r"\[" + re.escape(IDEMPOTENCY_TAG) + r"[^\]\s]+\]")
+DIGEST_SUBJECT = "Baton digest:"  # a digest Task's subject starts so: how a repair finds it
 
 Failures = dict[int, tuple[str, bool]]  # action index -> (message, retryable)
 
@@ -56,11 +61,13 @@ class SalesforceWriter:
         self.org = org
         self._calls = calls
         self.owners = OwnerResolver(source, org, calls)
+        self._earlier: dict[str, list[str]] = {}  # task -> its markers, for this write_back
 
     def write_back(self, actions: Sequence[Action]) -> Sequence[ActionResult]:
         """Updates first (PATCH composite/sobjects), then creates (POST), 200 records a call."""
         results: list[ActionResult | None] = [None] * len(actions)
         owners = self.owners.record_owners(actions)
+        self._earlier = self._task_markers(actions)
         updates: dict[tuple[str, str], _Op] = {}
         creates: list[_Op] = []
         for index, action in enumerate(actions):
@@ -94,7 +101,8 @@ class SalesforceWriter:
                 results[index] = ActionResult(action.key, False, error=message,
                                               retryable=retryable)
             else:
-                remote = created.get(index) or action.target or (
+                remote = action.target if action.kind in _UPDATES_ITEM else created.get(
+                    index) or action.target or (
                     action.record_id if action.kind in _UPDATES_RECORD else None)
                 results[index] = ActionResult(action.key, True, remote_id=remote)
         return [result for result in results if result is not None]
@@ -108,10 +116,18 @@ class SalesforceWriter:
         """
         task_parents: set[str] = set()
         feed_parents: set[str] = set()
+        threads: set[str] = set()
+        digest_owners: set[str] = set()
         wanted: dict[str, str] = {}
+        targets: dict[str, str] = {}  # a reply's key -> the post it answers (its remote id)
         for action in actions:
             if action.kind == ActionKind.TASK:
                 task_parents.add(action.record_id)
+            elif action.kind == ActionKind.DIGEST and action.record_owner:
+                digest_owners.add(self._digest_owner(action))
+            elif action.kind == ActionKind.UPDATE_COMMENT and action.target:
+                threads.add(action.target)
+                targets[action.key] = action.target
             elif action.kind in (ActionKind.COMMENT, ActionKind.REPLY) or (
                 action.kind == ActionKind.CLOSE_TASK and action.text
             ):
@@ -121,10 +137,13 @@ class SalesforceWriter:
             wanted[idempotency_marker(action.key)] = action.key
         found: dict[str, str] = {}
         lookups = [("Task", self._task_parent_field(), "Description", sorted(task_parents)),
-                   ("FeedItem", "ParentId", "Body", sorted(feed_parents))]
+                   ("FeedItem", "ParentId", "Body", sorted(feed_parents)),
+                   ("FeedComment", "FeedItemId", "CommentBody", sorted(threads)),
+                   ("Task", "OwnerId", "Description", sorted(digest_owners))]
         for sobject, parent, text_field, parents in lookups:
             for chunk in soql.chunks(parents):
-                query = soql.marked_rows_query(sobject, parent, text_field, chunk)
+                query = soql.marked_rows_query(sobject, parent, text_field, chunk,
+                                               DIGEST_SUBJECT if parent == "OwnerId" else None)
                 for page in self.org.query_pages(query, counter=self._calls):
                     for row in page:
                         text, row_id = row.get(text_field), row.get("Id")
@@ -132,10 +151,26 @@ class SalesforceWriter:
                             continue
                         for marker, key in wanted.items():
                             if key not in found and marker in text and row_id:
-                                found[key] = str(row_id)
+                                found[key] = targets.get(key) or str(row_id)
         return found
 
     # -- planning
+
+    def _task_markers(self, actions: Sequence[Action]) -> dict[str, list[str]]:
+        """The Baton markers in the descriptions of the tasks these actions update (one query
+        per 200 tasks, only when some action updates a task)."""
+        tasks = sorted({a.target for a in actions if a.kind is ActionKind.UPDATE_TASK and a.target})
+        found: dict[str, list[str]] = {}
+        for chunk in soql.chunks(tasks):
+            for row in self.org.query_records(soql.descriptions_query(chunk),
+                                              counter=self._calls):
+                found[str(row.get("Id"))[:15]] = _MARKER.findall(str(row.get("Description") or ""))
+        return found
+
+    def _digest_owner(self, action: Action) -> str:
+        """The user a digest goes to: the records' owner (a queue: one of its members, the
+        same one for the same digest)."""
+        return self.owners.resolve(None, action.record_owner, action.key)
 
     def _task_parent_field(self) -> str:
         return "WhoId" if self.source.object in soql.WHO_OBJECTS else "WhatId"
@@ -159,6 +194,34 @@ class SalesforceWriter:
             }
             return [_Op("Task", values, marker=idempotency_marker(action.key),
                         action_key=action.key)]
+        if action.kind == ActionKind.DIGEST:
+            if not action.record_owner:
+                raise PayloadError("DIGEST action without the owner it is for")
+            values = {"attributes": {"type": "Task"},
+                      "Subject": f"{DIGEST_SUBJECT} {action.subject}"[:TASK_SUBJECT_MAX],
+                      "Description": _body(action.text, action.key, TASK_DESCRIPTION_MAX),
+                      "OwnerId": self._digest_owner(action), "Status": "Not Started",
+                      "Priority": "High",
+                      "ActivityDate": self.org.now().astimezone(UTC).date().isoformat()}
+            return [_Op("Task", values, marker=idempotency_marker(action.key),
+                        action_key=action.key)]
+        if action.kind == ActionKind.UPDATE_TASK:
+            if not action.target:
+                raise PayloadError("UPDATE_TASK action without the task to update")
+            # a PATCH is idempotent: sent again after a crash, it writes the same description;
+            # the markers of the task and of its earlier updates stay (a repair still finds them)
+            markers = [*self._earlier.get(action.target[:15], []), idempotency_marker(action.key)]
+            return [_Op("Task", {"Description": _body(action.text, "\n".join(
+                dict.fromkeys(markers)), TASK_DESCRIPTION_MAX, marked=True)},
+                        record_id=action.target)]
+        if action.kind == ActionKind.UPDATE_COMMENT:
+            if not action.target:
+                raise PayloadError("UPDATE_COMMENT action without the post to answer")
+            return [_Op("FeedComment", {"attributes": {"type": "FeedComment"},
+                                        "FeedItemId": action.target,
+                                        "CommentBody": _body(action.text, action.key,
+                                                             FEED_BODY_MAX)},
+                        marker=idempotency_marker(action.key), action_key=action.key)]
         if action.kind == ActionKind.COMMENT:
             return [_feed_item(action, action.text)]
         if action.kind == ActionKind.MOVE_STATUS:
@@ -239,8 +302,9 @@ def _composite(method: str, records: list[dict[str, Any]]) -> Callable[[Salesfor
     return fn
 
 
-def _body(text: str, key: str, limit: int) -> str:
-    marker = idempotency_marker(key)
+def _body(text: str, key: str, limit: int, marked: bool = False) -> str:
+    """`text`, cut to fit, then the marker of `key` (or, `marked`, the marker lines given)."""
+    marker = key if marked else idempotency_marker(key)
     room = limit - len(marker) - 2
     if len(text) > room:
         text = text[: max(0, room - 1)] + "…"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from baton.connectors.retry import RetryPolicy
@@ -107,6 +107,8 @@ def plan(actions: Sequence[Action], located: Located, status_column: str, baton_
              a person's own note text are kept.
     REMOVE_NOTE  removes the block of the COMMENT named by `target` (its key); an empty note
              is cleared.
+    UPDATE_COMMENT  rewrites the block of the COMMENT named by `target` with the new text, in
+             place, under the same marker (a repeat failure: still one block).
     SET_FIELD / MOVE_STATUS  a text value (`stringValue`: never a formula) in the named
              column (default `baton_column`) / the status column.
     """
@@ -120,7 +122,7 @@ def plan(actions: Sequence[Action], located: Located, status_column: str, baton_
             result.results[n] = ActionResult(action.key, ok=False,
                                              error=f"row {action.record_id!r} is no longer in the sheet")
             continue
-        if action.kind in (ActionKind.COMMENT, ActionKind.REMOVE_NOTE):
+        if action.kind in (ActionKind.COMMENT, ActionKind.REMOVE_NOTE, ActionKind.UPDATE_COMMENT):
             current = notes.get(row, located.status_notes.get(row, ""))
             result.rows_of[n] = row
             if action.kind is ActionKind.COMMENT:
@@ -128,8 +130,12 @@ def plan(actions: Sequence[Action], located: Located, status_column: str, baton_
                 result.results[n] = ActionResult(action.key, ok=True, remote_id=action.key)
             elif not action.target:
                 result.results[n] = ActionResult(action.key, ok=False,
-                                                 error="REMOVE_NOTE without `target`: no note block to remove")
+                                                 error=f"{action.kind} without `target`: no note block")
                 continue
+            elif action.kind is ActionKind.UPDATE_COMMENT:
+                # the open block, rewritten under its own marker: its REMOVE_NOTE still finds it
+                notes[row] = upsert_block(current, replace(action, key=action.target))
+                result.results[n] = ActionResult(action.key, ok=True, remote_id=action.target)
             else:
                 notes[row] = remove_block(current, action.target)
                 result.results[n] = ActionResult(action.key, ok=True, remote_id=action.target)

@@ -16,8 +16,8 @@ JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 SANDBOX_REFRESH_TOKEN = "5Aep861sandbox.refresh.token"  # what a web-server flow would have issued
 
 KEY_PREFIXES = {
-    "Lead": "00Q", "Task": "00T", "FeedItem": "0D5", "User": "005", "Group": "00G",
-    "GroupMember": "011", "Opportunity": "006", "LeadHistory": "017",
+    "Lead": "00Q", "Task": "00T", "FeedItem": "0D5", "FeedComment": "0D7", "User": "005",
+    "Group": "00G", "GroupMember": "011", "Opportunity": "006", "LeadHistory": "017",
     "OpportunityFieldHistory": "01k", "Organization": "00D",
 }
 _CHECKSUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
@@ -105,6 +105,12 @@ def default_schemas() -> dict[str, ObjectSchema]:
              "Title": F.STRING, "IsRichText": F.BOOLEAN},
             _AUDIT_RELS,
         ),
+        ObjectSchema(  # a reply in a post's thread
+            "FeedComment",
+            {**AUDIT_FIELDS, "FeedItemId": F.REFERENCE, "CommentBody": F.TEXTAREA,
+             "IsRichText": F.BOOLEAN},
+            [Relationship("FeedItem", "FeedItemId", "FeedItem"), *_AUDIT_RELS],
+        ),
         ObjectSchema(
             "User",
             {**AUDIT_FIELDS, "Name": F.STRING, "FirstName": F.STRING, "LastName": F.STRING,
@@ -134,11 +140,13 @@ REQUIRED = {
     "Lead": ("LastName", "Company"),
     "Opportunity": ("Name", "StageName", "CloseDate"),
     "FeedItem": ("ParentId", "Body"),
+    "FeedComment": ("FeedItemId", "CommentBody"),
     "User": ("LastName", "Username", "Email"),
     "Group": ("Name",),
     "GroupMember": ("GroupId", "UserOrGroupId"),
 }
 MAX_LENGTH = {("Task", "Subject"): 255, ("FeedItem", "Body"): 10000, ("Lead", "Title"): 128,
+              ("FeedComment", "CommentBody"): 10000,
               ("Lead", "Company"): 255, ("Task", "Description"): 32000}
 DEFAULTS: dict[str, dict[str, Any]] = {
     "Lead": {"Status": "Open - Not Contacted", "IsConverted": False},
