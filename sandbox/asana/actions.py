@@ -165,11 +165,10 @@ class AsanaActions(AsanaRendering):
         shown = self._display_value(cf, raw)
         text = f'changed {cf.name} to "{shown}"' if shown else f"cleared {cf.name}"
         self._story(task, actor, subtype, text, **fields)
+        # the Events API gives the field's compact representation, its new value included
+        new_value = {k: v for k, v in self._render_cf(cf, raw).items() if k != "enum_options"}
         self._emit_task(task, actor, "changed", change={
-            "field": "custom_fields", "action": "changed",
-            "new_value": {"gid": cf.gid, "resource_type": "custom_field",
-                          "resource_subtype": cf.type, "name": cf.name},
-        })
+            "field": "custom_fields", "action": "changed", "new_value": new_value})
 
     def _rename(self, task: Task, name: str, actor: str | None) -> None:
         if task.name == name:
