@@ -4,7 +4,8 @@
 
 One process: the Asana emulator (HTTPS on 127.0.0.1) and Baton with only the `asana:scale`
 source, at the paid plan's 1,500 requests a minute (benchmarks/scale.py). The baseline runs
-first, then the burst of benchmarks/scale.py (each task gets a Landing URL, then moves to
+first, a minute later (the sandbox clock runs, as in `benchmarks.run`) the burst of
+benchmarks/scale.py (each task gets a Landing URL, then moves to
 "Ready for Web"; `--fail-share` of the URLs lack utm_source, one "Fix UTM" subtask each), then
 ONE cycle, which is what is measured: API calls by route, the actions inside batch calls (story
 reads among them), wall time (mostly waiting on the rate budget), CPU of the cycle, and the
@@ -34,12 +35,13 @@ SOURCE = "asana:scale"
 def run(tasks: int, changed: int, fail_share: float, *, pure_moves: bool = False) -> dict[str, Any]:
     from baton.app.runtime import open_runtime
     from baton.sandbox import asana_seed
-    from baton.sandbox.environment import Sandbox
+    from baton.sandbox.environment import Sandbox, SandboxClock
     from benchmarks.scale import _burst_asana, bench_config, bench_secrets
 
     with tempfile.TemporaryDirectory(prefix="baton-asana-burst-") as tmp:
         workdir = Path(tmp)
-        box = Sandbox(workdir / "sandbox", seed=False, tools=("asana",))
+        box = Sandbox(workdir / "sandbox", SandboxClock(frozen=False), seed=False,
+                      tools=("asana",))
         asana_seed.seed_scale(box.asana, tasks)
         box.start()
         try:
@@ -48,6 +50,7 @@ def run(tasks: int, changed: int, fail_share: float, *, pure_moves: bool = False
             runner = runtime.runner()
             baseline = runner.run_source(SOURCE)
             assert baseline is not None and baseline.baseline
+            box.clock.advance(60)  # the burst comes a minute after the baseline
             failing = round(changed * fail_share)
             if pure_moves:
                 done = _pure_moves(box, changed)
