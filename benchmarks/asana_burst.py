@@ -9,7 +9,8 @@ benchmarks/scale.py (each task gets a Landing URL, then moves to
 "Ready for Web"; `--fail-share` of the URLs lack utm_source, one "Fix UTM" subtask each), then
 ONE cycle, which is what is measured: API calls by route, the actions inside batch calls (story
 reads among them), wall time (mostly waiting on the rate budget), CPU of the cycle, and the
-budget's own wait. `--pure-moves` leaves the Landing URLs alone (a move changes nothing else).
+budget's own wait. `--pure-moves` sets the Landing URLs before the baseline, so the burst is
+section moves alone (which do not bump `modified_at`).
 Then cycles until idle, to show the next cycle costs 1 call again.
 
 Emulator and Baton share the process, so CPU and RSS are not Baton's alone; the call counts are
@@ -36,7 +37,7 @@ def run(tasks: int, changed: int, fail_share: float, *, pure_moves: bool = False
     from baton.app.runtime import open_runtime
     from baton.sandbox import asana_seed
     from baton.sandbox.environment import Sandbox, SandboxClock
-    from benchmarks.scale import _burst_asana, bench_config, bench_secrets
+    from benchmarks.scale import bench_config, bench_secrets
 
     with tempfile.TemporaryDirectory(prefix="baton-asana-burst-") as tmp:
         workdir = Path(tmp)
@@ -48,15 +49,20 @@ def run(tasks: int, changed: int, fail_share: float, *, pure_moves: bool = False
             config = _asana_only(bench_config(box.overrides, workdir / "state.db"), workdir)
             runtime = open_runtime(config, bench_secrets(box.env))
             runner = runtime.runner()
+            failing = round(changed * fail_share)
+            gids = _candidates(box, changed)
+            if pure_moves:
+                _set_urls(box, gids, failing)
             baseline = runner.run_source(SOURCE)
             assert baseline is not None and baseline.baseline
             box.clock.advance(60)  # the burst comes a minute after the baseline
-            failing = round(changed * fail_share)
-            if pure_moves:
-                done = _pure_moves(box, changed)
-            else:
-                done = _burst_asana(box, changed, failing)
-            events = len(box.asana.projects[asana_seed.SCALE_PROJECT_GID].events)
+            before = len(box.asana.projects[asana_seed.SCALE_PROJECT_GID].events)
+            if not pure_moves:
+                _set_urls(box, gids, failing)
+            for gid in gids:
+                box.asana.move_task(gid, "Ready for Web", project_gid=asana_seed.SCALE_PROJECT_GID)
+            done = (len(gids), min(failing, len(gids)))
+            events = len(box.asana.projects[asana_seed.SCALE_PROJECT_GID].events) - before
             box.reset_calls()
             box.asana.action_calls.clear()
             budget = runtime.connectors[SOURCE].workspace.budget
@@ -104,18 +110,23 @@ def _asana_only(config: Any, workdir: Path) -> Any:
                                      "source": [s for s in config.source if s.id == SOURCE]})
 
 
-def _pure_moves(box: Any, changed: int) -> tuple[int, int]:
-    """Moves that change nothing else: no Landing URL is set, so every moved task fails the
-    gate (the seed has none) and the write-backs are as many as the moves."""
+def _candidates(box: Any, changed: int) -> list[str]:
+    """The burst's tasks, as benchmarks/scale.py picks them: not yet in Ready for Web or Live."""
     from baton.sandbox import asana_seed
 
     asana = box.asana
-    gids = [gid for gid in list(asana.tasks)
+    return [gid for gid in list(asana.tasks)
             if asana.section_of(gid, asana_seed.SCALE_PROJECT_GID) not in ("Ready for Web", "Live")
             and asana_seed.SCALE_PROJECT_GID in asana.tasks[gid].memberships][:changed]
-    for gid in gids:
-        asana.move_task(gid, "Ready for Web", project_gid=asana_seed.SCALE_PROJECT_GID)
-    return len(gids), len(gids)
+
+
+def _set_urls(box: Any, gids: list[str], failing: int) -> None:
+    """benchmarks/scale.py's Landing URLs: the first `failing` lack utm_source."""
+    from benchmarks.scale import FAILING_URL, PASSING_URL
+
+    for index, gid in enumerate(gids):
+        template = FAILING_URL if index < failing else PASSING_URL
+        box.asana.set_custom_field(gid, "Landing URL", template.format(n=1000 + index % 9000))
 
 
 def main() -> int:
