@@ -7,7 +7,7 @@ source, at the paid plan's 1,500 requests a minute (benchmarks/scale.py). The ba
 first, a minute later (the sandbox clock runs, as in `benchmarks.run`) the burst of
 benchmarks/scale.py (each task gets a Landing URL, then moves to
 "Ready for Web"; `--fail-share` of the URLs lack utm_source, one "Fix UTM" subtask each), then
-ONE cycle, which is what is measured: API calls by route, the actions inside batch calls (story
+ONE cycle, which is what is measured (the baseline's and an idle cycle's calls are shown too): API calls by route, the actions inside batch calls (story
 reads among them), wall time (mostly waiting on the rate budget), CPU of the cycle, and the
 budget's own wait. `--pure-moves` sets the Landing URLs before the baseline, so the burst is
 section moves alone (which do not bump `modified_at`).
@@ -53,9 +53,15 @@ def run(tasks: int, changed: int, fail_share: float, *, pure_moves: bool = False
             gids = _candidates(box, changed)
             if pure_moves:
                 _set_urls(box, gids, failing)
+            box.reset_calls()
             baseline = runner.run_source(SOURCE)
             assert baseline is not None and baseline.baseline
-            box.clock.advance(60)  # the burst comes a minute after the baseline
+            baseline_calls = dict(box.asana.calls)
+            box.clock.advance(30)
+            box.reset_calls()
+            runner.run_source(SOURCE)
+            idle_calls = dict(box.asana.calls)
+            box.clock.advance(30)  # the burst comes a minute after the baseline
             before = len(box.asana.projects[asana_seed.SCALE_PROJECT_GID].events)
             if not pure_moves:
                 _set_urls(box, gids, failing)
@@ -83,6 +89,7 @@ def run(tasks: int, changed: int, fail_share: float, *, pure_moves: bool = False
         finally:
             box.stop()
     return {
+        "baseline_calls": baseline_calls, "idle_calls": idle_calls,
         "tasks": tasks, "moved": done[0], "failing": done[1], "events": events,
         "calls": sum(calls.values()), "by_route": dict(sorted(calls.items(), key=lambda kv: -kv[1])),
         "batch_actions": actions, "story_reads": actions.get("get_stories_for_task", 0),
