@@ -4,14 +4,14 @@
 
 One process: the Asana emulator (HTTPS on 127.0.0.1) and Baton with only the `asana:scale`
 source, at the paid plan's 1,500 requests a minute (benchmarks/scale.py). The baseline runs
-first, a minute later (the sandbox clock runs, as in `benchmarks.run`) the burst of
-benchmarks/scale.py (each task gets a Landing URL, then moves to
-"Ready for Web"; `--fail-share` of the URLs lack utm_source, one "Fix UTM" subtask each), then
-ONE cycle, which is what is measured (the baseline's and an idle cycle's calls are shown too): API calls by route, the actions inside batch calls (story
-reads among them), wall time (mostly waiting on the rate budget), CPU of the cycle, and the
-budget's own wait. `--pure-moves` sets the Landing URLs before the baseline, so the burst is
-section moves alone (which do not bump `modified_at`).
-Then cycles until idle, to show the next cycle costs 1 call again.
+first, then an idle cycle; a minute after the baseline (the sandbox clock runs, as in
+`benchmarks.run`) comes the burst of benchmarks/scale.py: each task gets a Landing URL and moves
+to "Ready for Web"; `--fail-share` of the URLs lack utm_source (one "Fix UTM" subtask each).
+Then ONE cycle, which is what is measured: API calls by route, the actions inside batch calls
+(story reads among them), wall time (mostly waiting on the rate budget), CPU of the cycle and
+the budget's own wait; then three more cycles, to show the calls fall back to 1. The baseline's
+and the idle cycle's calls are shown too. `--pure-moves` sets the Landing URLs before the
+baseline, so the burst is section moves alone (which do not bump `modified_at`).
 
 Emulator and Baton share the process, so CPU and RSS are not Baton's alone; the call counts are
 exact (the emulator's counters), and wall time is dominated by the budget, not the CPU.
