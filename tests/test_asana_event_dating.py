@@ -201,3 +201,26 @@ def test_the_engine_logs_event_dated_moves_at_their_true_times(make_sandbox, run
     assert logged == {*((g, "Backlog", "Drafting", times[g]) for g in backlog),
                       (hopper, "In Design", "Live", t1), (hopper, "Live", "In Design", t2)}
     assert asana.action_calls["get_stories_for_task"] == reads + 1
+
+
+def test_a_move_in_another_project_of_the_task_does_not_count_as_a_hop(sandbox: Sandbox) -> None:
+    """A task in two projects: both feeds carry its section events. The other project's move is
+    neither a hop here nor a reason to read the stories of this project's single move."""
+    emulator = sandbox.emulator
+    other = emulator.add_project("Brand board", ["Ideas", "Approved"])
+    task = sandbox.task_in("Drafting")
+    with emulator.lock:  # the task sits in both projects (POST /tasks with two memberships)
+        emulator.tasks[task].memberships[other] = emulator.projects[other].sections[0]
+    connector = sandbox.connector()
+    cursor = baseline(sandbox, connector).cursor
+    elsewhere = emulator.clock.advance(20)
+    emulator.move_task(task, "Approved", project_gid=other)
+    at = emulator.clock.advance(20)
+    emulator.move_task(task, "Ready for Design", project_gid=sandbox.project)
+    assert elsewhere < at
+    connector.fetch_changes(cursor, sandbox.now())
+    reads = story_reads(sandbox)
+    changes = connector.status_history([task], at - timedelta(minutes=5))[task]
+    assert [(c.from_status, c.to_status, c.at) for c in changes] == [
+        ("Drafting", "Ready for Design", at)]
+    assert story_reads(sandbox) == reads
