@@ -1,7 +1,8 @@
 """Status moves as the events feed tells them, so that a single-hop move needs no story read.
 
-An event's `created_at` is Asana's own time of the change [spec `EventResponse.created_at`], as
-a story's is. A section move arrives as a task event `action: "added"` whose `parent` is the new
+An event's `created_at` is Asana's own time of the change [spec `EventResponse.created_at`: "the
+timestamp when the event occurred"], as a story's is; taken to be the same instant as the
+change's story (if live Asana stamped events later, a dated move would be late by that lag). A section move arrives as a task event `action: "added"` whose `parent` is the new
 section (and one `"removed"` from the old); an enum status as a task event `action: "changed"`,
 `change.field: "custom_fields"` whose `new_value` is the field's compact representation, value
 included [spec `EventResponseChange.new_value`: "the compact representation ... when using the

@@ -15,7 +15,9 @@ Decisions where the real API is ambiguous (documented so the connector does not 
   for a task added to a project, applied to sections). A custom field change emits a task event
   `action: "changed"`, `change.field: "custom_fields"`, `change.new_value` = the field's compact
   representation with its new value (`enum_value`, `text_value`, ...), as the spec says the
-  Events API gives it. Both are UNCONFIRMED against live Asana; the connector dates a move from
+  Events API gives it. A change's story, its events and the `modified_at` it sets carry one
+  time (the events' `created_at` is "the timestamp when the event occurred"). All of this is
+  UNCONFIRMED against live Asana; the connector dates a move from
   them only when they say all of it, and reads stories otherwise.
 - Stories are listed oldest first; the connector sorts by `created_at` anyway.
 
