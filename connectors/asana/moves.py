@@ -46,7 +46,8 @@ class EventMoves:
         self.by_section = by_section
         self.status_field = status_field
         self._hops: dict[str, list[Hop]] = {}
-        self._left: dict[tuple[str, datetime], tuple[str | None, str | None]] = {}  # (task, at) -> section left
+        # (task, time) -> the section (gid, name) it left then
+        self._left: dict[tuple[str, datetime], tuple[str | None, str | None]] = {}
         self._unclear: set[str] = set()  # a status event we cannot read: stories decide
         self.touched: set[str] = set()  # named by a change that bumps modified_at
         self.earliest: datetime | None = None  # the oldest such change
