@@ -60,6 +60,8 @@ def run_sources(scenario: str, setup: dict[str, Any], state: Path,
     config = bench_config(setup["overrides"], state)
     if only:  # a process per source: only its tool's SDK is imported, as in a one-tool deployment
         config = config.model_copy(update={"source": [s for s in config.source if s.id in only]})
+        folder = state.parent / f"rules-{state.stem}-{'-'.join(sorted(only)).replace(':', '_')}"
+        config = _rules_for(config, set(only), folder)
     runtime = open_runtime(config, bench_secrets(setup["env"]))
     runner = runtime.runner()
     opened = {"wall": time.perf_counter() - wall, "cpu": time.process_time() - cpu}
@@ -81,6 +83,34 @@ def run_sources(scenario: str, setup: dict[str, Any], state: Path,
         entry["baton_calls"] = dict(runtime.connectors[source_id].api_calls())
         sources[source_id] = entry
     return {"open": opened, "sources": sources}
+
+
+def _rules_for(config: Any, running: set[str], folder: Path) -> Any:
+    """The rule files without the gates and SLAs of sources this process does not run (`baton
+    run` refuses rules for a source that is not configured, and an empty rule file); a file
+    that needs no cut is kept as it is."""
+    import tomllib
+
+    import tomli_w
+
+    files = []
+    for index, name in enumerate(config.baton.rules):
+        path = Path(name)
+        tables = tomllib.loads(path.read_text(encoding="utf-8"))
+        kept = {kind: [t for t in tables.get(kind, []) if t.get("source") in running]
+                for kind in ("gate", "sla") if kind in tables}
+        if all(len(kept[k]) == len(tables[k]) for k in kept):
+            files.append(name)
+            continue
+        rest = {**{k: v for k, v in tables.items() if k not in kept},
+                **{k: v for k, v in kept.items() if v}}
+        if not rest:
+            continue  # all of it for other sources: an empty rule file is refused too
+        folder.mkdir(parents=True, exist_ok=True)
+        cut = folder / f"{index}-{path.name}"
+        cut.write_text(tomli_w.dumps(rest), encoding="utf-8")
+        files.append(str(cut))
+    return config.model_copy(update={"baton": config.baton.model_copy(update={"rules": files})})
 
 
 if __name__ == "__main__":

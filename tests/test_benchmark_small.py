@@ -81,9 +81,11 @@ def test_burst_writes_back_in_batches(world):
     # the changes, the history of the 600 changed leads only (one query per 300 ids), and the
     # remediation queue's member (two queries, once per process)
     assert sf["query"] == 1 + 2 + 2 and sf.get("query_more", 0) == 0
-    # 60 changed tasks re-read 10 per batch, their stories 10 per batch, 25 subtasks 10 per batch
+    # 60 changed tasks re-read by one modified_since listing (100 a page), each single move
+    # dated by its event (no story read), 25 subtasks 10 per batch
     assert asana["get_events"] == math.ceil(events / EVENTS_PER_CALL)
-    assert asana["create_batch_request"] == 6 + 6 + 3
+    assert asana["get_tasks"] == 1 and asana["create_batch_request"] == 3
+    assert box.asana.action_calls.get("get_stories_for_task", 0) == 0
     assert sheets["batch_update"] == 1
 
     box.clock.advance(60)

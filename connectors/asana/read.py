@@ -4,9 +4,11 @@ How a poll finds changes:
 - baseline: one events call (412 -> a first sync token), then every task of the project
   (`GET /tasks?project=` at limit 100). Token first, so nothing between the two is missed.
 - every cycle: `GET /events?resource=<project>&sync=<token>` (one call when idle; more while
-  `has_more`). Tasks named by events are re-read with `POST /batch` (10 GETs per call): a
-  `modified_since` poll would be one call, but a section move does not bump `modified_at`
-  (spec: "moving to a new container" does not), so it would miss exactly the changes we watch.
+  `has_more`). Tasks named by events are re-read with `POST /batch` (10 GETs per call); a
+  `modified_since` poll alone would miss a section move, which does not bump `modified_at`
+  (spec: "moving to a new container" does not). When more than 10 named tasks had a change that
+  does bump it (a burst), one `modified_since` listing from the oldest such event reads them
+  100 a page, and only what it did not return is read by gid.
 - every `reconcile_every` cycles: `GET /tasks?project&modified_since=<last reconcile - overlap>`,
   because events are delivered at most once. Every `FULL_SWEEP_EVERY`-th reconciliation lists
   the whole project instead, the only poll that sees a section move whose event was lost.
@@ -18,6 +20,8 @@ Whose stories are read: the batch's `status_hints` name the tasks the feed says 
 (a section event, a custom field change, a status story; after a 412, every task modified since
 the last reconciliation). The engine asks history for those and for the records whose status
 differs from the one the store knows; it alone knows the last status, so this module keeps none.
+A task whose one status event says all of the move (moves.py) is answered from the event's own
+time and reads no story; several hops, an event short of the value, or a 412 read the stories.
 """
 from __future__ import annotations
 
@@ -30,13 +34,14 @@ from typing import Any
 import structlog
 
 from baton.core.config import AsanaSource
-from baton.core.errors import PayloadError, TransientError
+from baton.core.errors import PayloadError
 from baton.core.records import ChangeBatch, FieldChange, Record, StatusChange, TimeSource
 
 from .client import BATCH_SIZE, SyncExpired, object_list
 from .cursor import FULL_SWEEP_EVERY, AsanaCursor, iso, parse_time
-from .fields import HISTORY_FIELDS, STATUS_STORIES, TASK_FIELDS, field_change, normalize_custom_field
-from .project import AsanaProject, chunks
+from .fields import HISTORY_FIELDS, STATUS_STORIES, field_change, normalize_custom_field
+from .moves import EventMoves
+from .project import AsanaProject
 
 log = structlog.get_logger()
 
@@ -65,6 +70,8 @@ class ProjectReader:
         self._told: set[str] = set()
         # custom-field changes read from those same stories, for `field_history`
         self._field_changes: dict[str, list[FieldChange]] = {}
+        # the moves this poll's events dated (moves.py): their stories need no read
+        self._dated: dict[str, list[StatusChange]] = {}
 
     # -- changes
 
@@ -76,6 +83,7 @@ class ProjectReader:
         calls_before = self.project.total_calls()
         self._told.clear()
         self._field_changes.clear()
+        self._dated.clear()
         state = AsanaCursor.load(cursor)
         tasks: dict[str, Task] = {}
         hinted: set[str] = set()
@@ -87,15 +95,16 @@ class ProjectReader:
             self._log.info("asana.baseline", tasks=len(tasks))
         else:
             state.cycle += 1
-            named, hinted, resynced = self._read_events(state)
+            moves = EventMoves(self.by_section, self.source.status)
+            named, hinted, resynced = self._read_events(state, moves)
             if resynced:
+                moves.forget()  # a gap in the feed: the stories tell every move
                 hinted |= self._resync(state, tasks, now)
             elif state.cycle % self.reconcile_every == 0:
                 self._reconcile(state, tasks, now)
-            to_read = sorted(named - tasks.keys())
-            if to_read:
-                read, complete = self._read_tasks(to_read)
-                _collect(tasks, read)
+            self._reread(named, moves, tasks)
+            complete = self._read_rest(named, tasks)
+            self._date(moves, tasks)
         records = [self._record(t) for t in tasks.values() if self._in_project(t)]
         return ChangeBatch(records=records, cursor=state.dump() if complete else cursor,
                            complete=complete,
@@ -118,7 +127,8 @@ class ProjectReader:
             raise PayloadError("Asana GET /events: no sync token in the answer")
         return sync
 
-    def _read_events(self, state: AsanaCursor) -> tuple[set[str], set[str], bool]:
+    def _read_events(self, state: AsanaCursor,
+                     moves: EventMoves) -> tuple[set[str], set[str], bool]:
         """Drain the events feed: (tasks to re-read, tasks whose status may have moved, 412?)."""
         named: set[str] = set()
         hinted: set[str] = set()
@@ -136,7 +146,7 @@ class ProjectReader:
             if events and me is None:
                 me = self.project.workspace.me(self.project.calls)["gid"]
             for index, event in enumerate(events):
-                self._classify(index, event, me, named, hinted)
+                self._classify(index, event, me, named, hinted, moves)
             sync = result.get("sync")
             if sync is not None and not isinstance(sync, str):
                 raise PayloadError("Asana GET /events: sync is not a string")
@@ -152,7 +162,7 @@ class ProjectReader:
             seen_syncs.add(sync)
 
     def _classify(self, index: int, event: Mapping[str, Any], me: str | None, named: set[str],
-                  hinted: set[str]) -> None:
+                  hinted: set[str], moves: EventMoves) -> None:
         resource = _object(event, "resource", index)
         parent = _object(event, "parent", index)
         user = _object(event, "user", index).get("gid")
@@ -166,6 +176,7 @@ class ProjectReader:
             if parent.get("resource_type") == "section" or (
                     not self.by_section and change.get("field") == "custom_fields"):
                 hinted.add(gid)
+            moves.task_event(gid, event, parent, change)
         elif kind == "story" and parent.get("resource_type") == "task":
             if user is not None and user == me:
                 return  # our own comments and the stories of our own moves
@@ -173,6 +184,7 @@ class ProjectReader:
             named.add(gid)
             if resource.get("resource_subtype") in STATUS_STORIES:
                 hinted.add(gid)
+            moves.story_event(gid, event, resource.get("resource_subtype"))
 
     def _reconcile(self, state: AsanaCursor, tasks: dict[str, Task], now: datetime) -> None:
         state.reconciles += 1
@@ -202,34 +214,39 @@ class ProjectReader:
         touched = {t["gid"]: _modified_at(t) for t in listed}
         return {gid for gid, modified in touched.items() if modified and modified >= cutoff}
 
-    def _read_tasks(self, gids: Sequence[str]) -> tuple[list[Task], bool]:
-        """Re-read tasks by gid, 10 per batch call; (tasks, every read answered?)."""
-        found: list[Task] = []
-        complete = True
-        fields = TASK_FIELDS.split(",")
-        for chunk in chunks(gids, BATCH_SIZE):
-            actions = [{"relative_path": f"/tasks/{g}", "method": "get",
-                        "options": {"fields": fields}} for g in chunk]
-            try:
-                results = self.project.batch(actions, write=False)
-            except TransientError as error:
-                self._log.warning("asana.reread_failed", error=str(error))
-                return found, False
-            for gid, result in zip(chunk, results):
-                status = result.get("status_code", 0)
-                if isinstance(status, int) and 200 <= status < 300:
-                    body = result.get("body")
-                    task = body.get("data") if isinstance(body, dict) else None
-                    if not isinstance(task, dict):
-                        raise PayloadError(f"Asana batch GET /tasks/{{gid}} for {gid}: "
-                                           "body.data is not an object")
-                    found.append(task)
-                elif status in (403, 404):
-                    continue  # deleted, or no longer visible to us
-                else:
-                    self._log.warning("asana.reread_failed", task=gid, status=status)
-                    complete = False
-        return found, complete
+    def _reread(self, named: set[str], moves: EventMoves, tasks: dict[str, Task]) -> None:
+        """Many tasks changed (a burst): one listing of the project's tasks modified since the
+        oldest change, 100 a page, instead of a batch call per 10. Whatever it does not return
+        (a section move alone leaves modified_at as it was) is read by gid after it."""
+        since = moves.listing_since()
+        if since is None or len((moves.touched & named) - tasks.keys()) <= BATCH_SIZE:
+            return
+        listed = self._list({"project": self.project.gid, "modified_since": iso(since)})
+        _collect(tasks, listed)
+        self._log.info("asana.reread_listed", tasks=len(listed))
+
+    def _read_rest(self, named: set[str], tasks: dict[str, Task]) -> bool:
+        """The named tasks not read yet, 10 per batch call; False when a read went unanswered."""
+        to_read = sorted(named - tasks.keys())
+        if not to_read:
+            return True
+        read, complete = self.project.read_tasks(to_read, self._log)
+        _collect(tasks, read)
+        return complete
+
+    def _date(self, moves: EventMoves, tasks: Mapping[str, Task]) -> None:
+        """The moves the feed dates by itself (moves.py); the rest are the stories' to tell."""
+        sections = set(self.project.sections().values()) \
+            if self.by_section and moves.has_hops() else None
+        for gid, task in tasks.items():
+            if not moves.has_hops(gid):
+                continue
+            record = self._record(task)
+            section = next(((m.get("section") or {}).get("gid") for m in _objects(task, "memberships")
+                            if (m.get("project") or {}).get("gid") == self.project.gid), None)
+            dated = moves.dated(gid, record.status, section, sections)
+            if dated is not None:
+                self._dated[gid] = dated
 
     def _in_project(self, task: Mapping[str, Any]) -> bool:
         return any((m.get("project") or {}).get("gid") == self.project.gid
@@ -273,6 +290,12 @@ class ProjectReader:
         history: dict[str, list[StatusChange]] = {gid: [] for gid in record_ids}
         if not wanted:
             return history
+        if not again:  # dated by the events feed: no story read
+            for gid in [g for g in wanted if g in self._dated]:
+                history[gid] = [c for c in self._dated[gid] if since is None or c.at >= since]
+            wanted = [gid for gid in wanted if gid not in self._dated]
+            if not wanted:
+                return history
         with for_source(self.source.id):
             sections = set(self.project.sections().values()) if self.by_section else set()
             stories_of = self.project.read_lists(wanted, "stories", HISTORY_FIELDS)

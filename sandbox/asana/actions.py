@@ -2,6 +2,7 @@
 mutations shared with HTTP writes, which write stories and events the same way either way."""
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from .model import CustomField, Task, iso
@@ -86,22 +87,23 @@ class AsanaActions(AsanaRendering):
         self.tasks[task.gid] = task
         return task
 
-    def _touch(self, task: Task) -> None:
-        task.modified_at = self.clock.now()
+    def _touch(self, task: Task, at: datetime | None = None) -> None:
+        task.modified_at = at or self.clock.now()
 
     def _story(self, task: Task, actor: str | None, subtype: str, text: str, *,
                kind: str = "system", bump: bool = True, **fields: Any) -> dict[str, Any]:
+        now = self.clock.now()  # one change, one time: the story's, its events' and modified_at
         story = {
-            "gid": self.new_gid(), "resource_type": "story", "created_at": self.clock.now(),
+            "gid": self.new_gid(), "resource_type": "story", "created_at": now,
             "created_by": actor, "type": kind, "resource_subtype": subtype, "text": text,
             "target": task.gid, **fields,
         }
         task.stories.append(story)
         self.stories[story["gid"]] = (task.gid, story)
         if bump:
-            self._touch(task)
+            self._touch(task, now)
         self._emit(task, {
-            "user": self._compact_user(actor), "created_at": iso(self.clock.now()),
+            "user": self._compact_user(actor), "created_at": iso(now),
             "type": "story", "action": "added",
             "resource": {"gid": story["gid"], "resource_type": "story", "resource_subtype": subtype},
             "parent": self._compact_task(task),
@@ -117,9 +119,12 @@ class AsanaActions(AsanaRendering):
             self.projects[project_gid].events.append(event)
 
     def _emit_task(self, task: Task, actor: str | None, action: str, *,
-                   parent: dict[str, Any] | None = None, change: dict[str, Any] | None = None) -> None:
+                   parent: dict[str, Any] | None = None, change: dict[str, Any] | None = None,
+                   at: datetime | None = None) -> None:
+        """A task event; `at` is the time of the change it reports (its story's)."""
         event: dict[str, Any] = {
-            "user": self._compact_user(actor), "created_at": iso(self.clock.now()), "type": "task",
+            "user": self._compact_user(actor), "created_at": iso(at or self.clock.now()),
+            "type": "task",
             "action": action, "resource": self._compact_task(task), "parent": parent,
         }
         if change is not None:
@@ -134,13 +139,15 @@ class AsanaActions(AsanaRendering):
         task.memberships[section.project] = section_gid
         project = self.projects[section.project]
         old_name = self.sections[old].name if old else None
-        self._story(task, actor, "section_changed",
-                    f'moved this task from "{old_name}" to "{section.name}" in {project.name}',
-                    bump=self.section_move_bumps_modified_at,
-                    old_section=old, new_section=section_gid, project=project.gid)
-        self._emit_task(task, actor, "added", parent=self._compact_section(section))
+        story = self._story(task, actor, "section_changed",
+                            f'moved this task from "{old_name}" to "{section.name}" in {project.name}',
+                            bump=self.section_move_bumps_modified_at,
+                            old_section=old, new_section=section_gid, project=project.gid)
+        at = story["created_at"]
+        self._emit_task(task, actor, "added", parent=self._compact_section(section), at=at)
         if old:
-            self._emit_task(task, actor, "removed", parent=self._compact_section(self.sections[old]))
+            self._emit_task(task, actor, "removed", parent=self._compact_section(self.sections[old]),
+                            at=at)
 
     def _set_value(self, task: Task, cf: CustomField, raw: Any, actor: str | None) -> None:
         old = task.values.get(cf.gid)
@@ -164,20 +171,21 @@ class AsanaActions(AsanaRendering):
             fields.update(old_people_value=old or [], new_people_value=raw or [])
         shown = self._display_value(cf, raw)
         text = f'changed {cf.name} to "{shown}"' if shown else f"cleared {cf.name}"
-        self._story(task, actor, subtype, text, **fields)
+        story = self._story(task, actor, subtype, text, **fields)
+        # the Events API gives the field's compact representation, its new value included
+        new_value = {k: v for k, v in self._render_cf(cf, raw).items() if k != "enum_options"}
         self._emit_task(task, actor, "changed", change={
-            "field": "custom_fields", "action": "changed",
-            "new_value": {"gid": cf.gid, "resource_type": "custom_field",
-                          "resource_subtype": cf.type, "name": cf.name},
-        })
+            "field": "custom_fields", "action": "changed", "new_value": new_value},
+            at=story["created_at"])
 
     def _rename(self, task: Task, name: str, actor: str | None) -> None:
         if task.name == name:
             return
         old, task.name = task.name, name
-        self._story(task, actor, "name_changed", f'changed the name to "{name}"',
-                    old_name=old, new_name=name)
-        self._emit_task(task, actor, "changed", change={"field": "name", "action": "changed"})
+        story = self._story(task, actor, "name_changed", f'changed the name to "{name}"',
+                            old_name=old, new_name=name)
+        self._emit_task(task, actor, "changed", change={"field": "name", "action": "changed"},
+                        at=story["created_at"])
 
     def _complete(self, task: Task, completed: bool, actor: str | None) -> None:
         if task.completed == completed:
@@ -185,17 +193,19 @@ class AsanaActions(AsanaRendering):
         task.completed = completed
         task.completed_at = self.clock.now() if completed else None
         subtype = "marked_complete" if completed else "marked_incomplete"
-        self._story(task, actor, subtype,
-                    "marked this task complete" if completed else "marked this task incomplete")
-        self._emit_task(task, actor, "changed", change={"field": "completed", "action": "changed"})
+        story = self._story(task, actor, subtype,
+                            "marked this task complete" if completed else "marked this task incomplete")
+        self._emit_task(task, actor, "changed", change={"field": "completed", "action": "changed"},
+                        at=story["created_at"])
 
     def _assign(self, task: Task, assignee: str | None, actor: str | None) -> None:
         if task.assignee == assignee:
             return
         task.assignee = assignee
         if assignee:
-            self._story(task, actor, "assigned",
-                        f"assigned to {self.users[assignee].name}", assignee=assignee)
+            story = self._story(task, actor, "assigned",
+                                f"assigned to {self.users[assignee].name}", assignee=assignee)
         else:
-            self._story(task, actor, "unassigned", "unassigned")
-        self._emit_task(task, actor, "changed", change={"field": "assignee", "action": "changed"})
+            story = self._story(task, actor, "unassigned", "unassigned")
+        self._emit_task(task, actor, "changed", change={"field": "assignee", "action": "changed"},
+                        at=story["created_at"])
