@@ -12,6 +12,7 @@ from baton.core.owners import OwnerRef
 from baton.rules import Gate, RuleFileError, RuleSet, load_rule_set
 from baton.rules.templates import SLA_PLACEHOLDERS, STANDARD_PLACEHOLDERS, placeholders
 from baton.rules.evaluate import fields_read
+from baton.rules.examples import check_problems as example_problems
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,7 @@ def problems_against(config: Config, rule_set: RuleSet, files: list[Path]) -> li
                                 f"{source} ({', '.join(workflow)})")
     for gate in rule_set.gates:
         problems.extend(_unfetched_fields(config, gate))
+    problems.extend(example_problems(files, rule_set))  # the rule tests beside the files
     write_backs = _write_backs(rule_set)
     problems.extend(_unsupported_writes(config, write_backs))
     problems.extend(_unknown_placeholders(config, write_backs))
