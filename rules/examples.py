@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -39,7 +39,7 @@ from .expressions import ExpressionCheck
 from .model import Gate, GateResult, RuleSet
 
 EXAMPLES_FOLDER = "tests"
-_HEADER = re.compile(r"^\s*\[\[\s*example\s*\]\]", re.MULTILINE)
+_HEADER = re.compile(r"^[ \t]*\[\[[ \t]*example[ \t]*\]\]", re.MULTILINE)
 _TOML_LINE = re.compile(r"\(at line (\d+), column (\d+)\)")
 
 
@@ -125,12 +125,20 @@ def orphan_files(rule_files: Sequence[Path]) -> list[Path]:
                   if not (folder / p.name).is_file())
 
 
-def load_examples(files: Sequence[Path], rules: RuleSet) -> list[Example]:
-    """Every example of every file; raises RuleFileError listing every problem."""
+KnownFields = Callable[[str], "set[str] | None"]  # a source id -> the fields it reads, if known
+
+
+def load_examples(files: Sequence[Path], rules: RuleSet,
+                  known: KnownFields = lambda source: None) -> list[Example]:
+    """Every example of every file; raises RuleFileError listing every problem.
+
+    An example's field must be one its source has: `known(source)` where the config tells
+    (Salesforce reads only the fields it names), else one some gate of that source reads; a
+    field a rule edit stopped reading is still a field, so the example stays valid."""
     ctx = Build()
     examples: list[Example] = []
     for path in files:
-        examples += _read(ctx.in_file(str(path)), Path(path), rules)
+        examples += _read(ctx.in_file(str(path)), Path(path), rules, known)
     if ctx.problems:
         raise RuleFileError(ctx.problems)
     return examples
@@ -141,7 +149,7 @@ def run_examples(examples: Sequence[Example], now: datetime | None = None) -> li
     return [Outcome(e, evaluate_gate(e.gate, e.record(moment))) for e in examples]
 
 
-def _read(ctx: Build, path: Path, rules: RuleSet) -> list[Example]:
+def _read(ctx: Build, path: Path, rules: RuleSet, known: KnownFields) -> list[Example]:
     try:
         text = path.read_text(encoding="utf-8")
         document = tomllib.loads(text)
@@ -169,44 +177,50 @@ def _read(ctx: Build, path: Path, rules: RuleSet) -> list[Example]:
     seen: set[str] = set()
     for index, table in enumerate(tables):
         line = lines[index] if len(lines) == len(tables) else None
-        where = f"line {line}" if line else f"example[{index + 1}]"
+        where = f"line {line}: example[{index + 1}]" if line else f"example[{index + 1}]"
         spec = ctx.validate(ExampleSpec, table, where)
         if spec is None:
             continue
-        where = f"{where}: example {spec.name!r}"
+        where = f"line {line}: example {spec.name!r}" if line else f"example {spec.name!r}"
         if spec.name in seen:
             ctx.problem(where, "expected a unique example name in this file, found it twice")
         seen.add(spec.name)
-        example = _build(ctx, where, str(path), line, spec, rules)
+        example = _build(ctx, where, str(path), line, spec, rules, known)
         if example is not None:
             out.append(example)
     return out
 
 
 def _build(ctx: Build, where: str, file: str, line: int | None, spec: ExampleSpec,
-           rules: RuleSet) -> Example | None:
+           rules: RuleSet, known: KnownFields) -> Example | None:
     try:
         gate = rules.gate(spec.gate)
     except KeyError:
         ctx.problem(f"{where}.gate", f"expected a gate the rule files define "
-                    f"({', '.join(g.id for g in rules.gates) or 'none'}), found {spec.gate!r}")
+                    f"({_listed({g.id for g in rules.gates})}), found {spec.gate!r}")
         return None
     before = ctx.count()
     read = fields_read(gate)
-    # CEL over the whole `fields` map may read any field: then no field name is unknown
-    reads_any = any(isinstance(check, ExpressionCheck) and check.expression.field_names is None
-                    for check in gate.checks)
-    if not reads_any:
-        for name in spec.fields:
-            if name not in read:
-                ctx.problem(f"{where}.fields", f"expected fields gate {gate.id} reads "
-                            f"({_listed(read)}), found {name!r}")
+    fields = known(gate.source)
+    if fields is None:
+        same_source = [g for g in rules.gates if g.source == gate.source]
+        # CEL over the whole `fields` map may read any field: then no field name is unknown
+        if not any(isinstance(c, ExpressionCheck) and c.expression.field_names is None
+                   for g in same_source for c in g.checks):
+            fields = set().union(*(fields_read(g) for g in same_source))
+    for name in spec.fields:
+        if fields is not None and name not in fields:
+            ctx.problem(f"{where}.fields", f"expected fields of {gate.source} "
+                        f"({_listed(fields)}), found {name!r}")
     if spec.failing is not None:
         if spec.expect == "pass":
             ctx.problem(f"{where}.failing", "expected no `failing` on an example that passes")
-        names = read | {"name", "status"} | {check.id for check in gate.checks}
+        # a field the example gives, or the source has, may stop failing after a rule edit:
+        # that is a decision that changed (a mismatch), not a typo
+        names = read | set(fields or ()) | set(spec.fields) | {"name", "status"} | {
+            check.id for check in gate.checks}
         for name in spec.failing:
-            if name not in names:
+            if fields is not None and name not in names:
                 ctx.problem(f"{where}.failing", f"expected fields or check ids of gate "
                             f"{gate.id} ({_listed(names)}), found {name!r}")
     if ctx.count() != before:
@@ -216,14 +230,15 @@ def _build(ctx: Build, where: str, file: str, line: int | None, spec: ExampleSpe
                    spec.owner)
 
 
-def check_problems(rule_files: Sequence[Path], rules: RuleSet) -> list[str]:
+def check_problems(rule_files: Sequence[Path], rules: RuleSet,
+                   known: KnownFields = lambda source: None) -> list[str]:
     """`baton check`'s part: a test file that does not load, or an example whose decision is
     not the expected one, is a problem naming the example."""
     orphans = [f"{path}: tests no rule file: expected {path.parent.parent / path.name} "
                "beside it (a rule test file is named like the rule file it tests)"
                for path in orphan_files(rule_files)]
     try:
-        outcomes = run_examples(load_examples(example_files(rule_files), rules))
+        outcomes = run_examples(load_examples(example_files(rule_files), rules, known))
     except RuleFileError as error:
         return [*orphans, *(str(p) for p in error.problems)]
     return [*orphans, *[f"{o.example.where}: example {o.example.name!r} (gate {o.example.gate.id}): "

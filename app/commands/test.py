@@ -11,6 +11,7 @@ import argparse
 from datetime import UTC, datetime
 
 from baton.app import exit_codes
+from baton.app.check import fetched_fields
 from baton.app.exit_codes import Refused
 from baton.core.config import load_config
 from baton.rules import load_rule_set
@@ -33,7 +34,8 @@ def command_test(args: argparse.Namespace) -> int:
         folders = sorted({str(f.parent / EXAMPLES_FOLDER) for f in rule_files}) or ["(no rule files)"]
         raise Refused(f"no rule tests: put a file of [[example]] tables named like its rule file "
                       f"in {', '.join(folders)} (see rules/README.md, \"Rule tests\")")
-    outcomes = run_examples(load_examples(files, rules), datetime.now(UTC))
+    examples = load_examples(files, rules, lambda source: fetched_fields(config, source))
+    outcomes = run_examples(examples, datetime.now(UTC))
     failed = [o for o in outcomes if not o.ok]
     for outcome in outcomes:
         mark = "ok  " if outcome.ok else "FAIL"
