@@ -177,10 +177,13 @@ def run_demo(config_path: Path | None = None, *, workdir: Path | None = None,
 def _print_next(config: Path, out: Callable[[str], None]) -> None:
     out(f"\nKept in {config.parent}: the state (state.db), {config.name} (its config; the "
         "sandbox servers it names have stopped) and scorecard.html. Try:")
-    for command in (f"baton report --config {config} --since 2026-11-23",
+    for command in (f"baton test --config {config}    # the demo rules' tests",
+                    f"baton report --config {config} --since 2026-11-23",
                     f'baton explain --config {config} "Grace Hopper"',
                     f"baton audit --config {config} --since 2026-11-23",
                     f"baton preview --config {config} mql-entry --since 2026-11-23",
+                    f"baton preview --config {config} mql-seniority --since 2026-11-23"
+                    "    # the shadow gate: what it would have written",
                     "baton sandbox    # live emulated tools to try run, backfill, doctor, /healthz"):
         out(f"  {command}")
 
