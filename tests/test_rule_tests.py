@@ -30,7 +30,7 @@ def test_the_demo_rules_pass_their_tests(capsys):
     assert "ok   mql-entry: lead without consent (fail on Consent__c)" in out
     assert "ok   ready-for-web: utm_campaign of another campaign (fail on Landing URL)" in out
     assert "FAIL" not in out
-    assert "in 3 file(s)" in out and ": 10 as expected, 0 not" in out
+    assert "in 3 file(s)" in out and ": 12 as expected, 0 not" in out
 
 
 def test_a_rule_edit_that_changes_a_decision_fails_and_names_the_example(rules_copy, capsys):
@@ -46,7 +46,7 @@ def test_a_rule_edit_that_changes_a_decision_fails_and_names_the_example(rules_c
     assert diff.splitlines() == [
         f"{rules / 'tests' / 'salesforce-leads.toml'}:10: example 'lead without consent' (gate mql-entry)",
         "  - expected: fail on Consent__c", "  + actual:   pass"]
-    assert ": 9 as expected, 1 not" in out
+    assert ": 11 as expected, 1 not" in out
 
     assert main(["check", "--config", str(config)]) == 1
     out = capsys.readouterr().out
@@ -71,7 +71,7 @@ def test_a_different_set_of_failing_checks_is_a_mismatch_with_the_messages(rules
 
 @pytest.mark.parametrize(("example", "problem"), [
     ('name = "x"\ngate = "nope"\nexpect = "pass"',
-     "line 1: example 'x'.gate: expected a gate the rule files define (mql-entry, "
+     "line 1: example 'x'.gate: expected a gate the rule files define (mql-entry, mql-seniority, "
      "ready-for-design, ready-for-web, utm-qa), found 'nope'"),
     ('name = "x"\ngate = "mql-entry"\nfields = { Emial = "a@b.co" }\nexpect = "pass"',
      "line 1: example 'x'.fields: expected fields of salesforce:leads (Company, Consent__c, "
@@ -115,3 +115,18 @@ def test_invalid_toml_an_orphan_file_and_no_tests_at_all(rules_copy, capsys):
     assert main(["test", "--config", str(config)]) == 1
     assert "no rule tests: put a file of [[example]] tables" in capsys.readouterr().err
     assert main(["check", "--config", str(config)]) == 0  # no tests is not a check problem
+
+
+def test_the_readmes_rule_test_examples_validate_and_hold_on_the_demo_rules(tmp_path):
+    import re
+
+    from baton.rules import load_rule_set
+    from baton.rules.examples import load_examples, run_examples
+
+    rules = load_rule_set(sorted(DEMO_RULES.glob("*.toml")))
+    for readme in (ROOT / "README.md", ROOT / "rules" / "README.md"):
+        [block] = re.findall(r"```toml rule-test\n(.*?)```", readme.read_text(), re.DOTALL)
+        path = tmp_path / "salesforce-leads.toml"
+        path.write_text(block)
+        [outcome] = run_examples(load_examples([path], rules))
+        assert outcome.ok and outcome.actual() == "fail on Consent__c", readme

@@ -106,6 +106,9 @@ def test_preview_report_and_the_promotion(make_sandbox, demo_config, tmp_path, c
     assert "task: 'Handoff blocked: Grace Hopper' for queue:Data Remediation" in out
     assert "move_status: to 'Data Remediation'" in out
 
+    assert main(["explain", "--config", str(path), lead]) == 0
+    assert "gate mql-entry FAILED (rules " in capsys.readouterr().out.split("observe mode, nothing written)")[0]
+
     assert main(["report", "--config", str(path), "--since", "3650d"]) == 0
     out = capsys.readouterr().out
     shadow = out.split("Shadow mode (observe gates")[1]
