@@ -246,6 +246,9 @@ def _print_scorecard(config: Config, store: Any, now: datetime, path: Path,
         value = report.value(name)
         shown = "n/a" if value is None or value.value is None else _format(value.value, name)
         out(f"  {KPI_BY_NAME[name].title:<26} {shown:>9}   (n={value.count if value else 0})")
+    for gate in report.shadow:  # shadow mode: a trial gate, apart from the KPIs
+        out(f"  Shadow gate {gate.gate_id} (observe mode): would have failed {gate.would_fail} of "
+            f"{gate.entries} entr(y/ies), written nothing; `baton preview {gate.gate_id}` shows what")
     path.write_text(render_html(report), encoding="utf-8")
     out(f"HTML scorecard written to {path.resolve()}")
 

@@ -121,6 +121,11 @@ def test_preview_report_and_the_promotion(make_sandbox, demo_config, tmp_path, c
     assert {(g["gate"], g["entries"], g["would_fail"]) for g in data["observe_gates"]} == {
         ("mql-entry", 1, 1), ("mql-seniority", 1, 1)}
     assert not [v for v in data["values"] if v["kpi"] == "gate_entries" and v["count"]]
+    card = tmp_path / "card.html"
+    assert main(["report", "--config", str(path), "--since", "3650d", "--format", "html",
+                 "--out", str(card)]) == 0
+    html = card.read_text().split("<h2>Shadow mode</h2>")[1].split("<h2>")[0]
+    assert "<td>mql-entry</td><td>salesforce:leads</td><td class=\"num\">1</td>" in html
 
     # The promotion: mode = "enforce"; the lead's next entry into MQL is guarded for real.
     shutil.rmtree(tmp_path / "rules")
