@@ -24,7 +24,7 @@ import re
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any, Literal
 
@@ -33,7 +33,7 @@ from pydantic import Field
 from baton.core.records import Record
 
 from .build import Build, NonEmpty, Spec
-from .errors import Problem, RuleFileError, found
+from .errors import RuleFileError, found
 from .evaluate import evaluate_gate, fields_read
 from .expressions import ExpressionCheck
 from .model import Gate, GateResult, RuleSet
@@ -164,6 +164,10 @@ def _read(ctx: Build, path: Path, rules: RuleSet, known: KnownFields) -> list[Ex
         ctx.problem(f"line {position.group(1)}" if position else "(file)",
                     f"expected valid TOML: {_TOML_LINE.sub('', str(error)).strip()}")
         return []
+    except RecursionError:
+        ctx.problem("(file)", "expected TOML of reasonable depth, found arrays or tables "
+                              "nested thousands deep")
+        return []
     for key in document:
         if key != "example":
             ctx.problem(key, "unknown table; a rule test file holds [[example]] tables only")
@@ -225,7 +229,8 @@ def _build(ctx: Build, where: str, file: str, line: int | None, spec: ExampleSpe
                             f"{gate.id} ({_listed(names)}), found {name!r}")
     if ctx.count() != before:
         return None
-    return Example(file, line, spec.name, gate, spec.fields, spec.expect == "pass",
+    fields_as_tools_give = {name: _as_text(value) for name, value in spec.fields.items()}
+    return Example(file, line, spec.name, gate, fields_as_tools_give, spec.expect == "pass",
                    None if spec.failing is None else frozenset(spec.failing), spec.record,
                    spec.owner)
 
@@ -245,9 +250,18 @@ def check_problems(rule_files: Sequence[Path], rules: RuleSet,
             f"expected {o.example.expected()}, got {o.actual()}" for o in outcomes if not o.ok]]
 
 
+def _as_text(value: Any) -> Any:
+    """A TOML date or time (`Due = 2026-11-20`) as the ISO text the tools give Baton."""
+    if isinstance(value, date | time):
+        return value.isoformat()
+    if isinstance(value, list):
+        return [_as_text(item) for item in value]
+    return value
+
+
 def _listed(names: frozenset[str] | set[str] | None) -> str:
     return ", ".join(sorted(names or ())) or "nothing"
 
 
-__all__ = ["Example", "ExampleSpec", "Outcome", "Problem", "check_problems", "example_files",
+__all__ = ["Example", "ExampleSpec", "Outcome", "check_problems", "example_files",
            "load_examples", "orphan_files", "run_examples"]

@@ -130,3 +130,24 @@ def test_the_readmes_rule_test_examples_validate_and_hold_on_the_demo_rules(tmp_
         path.write_text(block)
         [outcome] = run_examples(load_examples([path], rules))
         assert outcome.ok and outcome.actual() == "fail on Consent__c", readme
+
+
+def test_toml_dates_in_an_example_are_the_iso_text_tools_give(tmp_path):
+    from baton.rules import load_rule_set
+    from baton.rules.examples import example_files, load_examples, run_examples
+
+    rules_file = tmp_path / "launch.toml"
+    rules_file.write_text('[[gate]]\nid = "launch"\nsource = "asana:x"\nenters = "Ready"\n'
+                          'checks = [{ field = "Due date", before_field = "Launch date" }]\n')
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "launch.toml").write_text(
+        '[[example]]\nname = "due before launch"\ngate = "launch"\n'
+        'fields = { "Due date" = 2026-11-20, "Launch date" = 2026-11-24 }\nexpect = "pass"\n\n'
+        '[[example]]\nname = "due after launch"\ngate = "launch"\n'
+        'fields = { "Due date" = 2026-11-25, "Launch date" = 2026-11-24 }\nexpect = "fail"\n'
+        'failing = ["Due date"]\n')
+    rules = load_rule_set([rules_file])
+    outcomes = run_examples(load_examples(example_files([rules_file]), rules))
+    assert [(o.example.name, o.ok) for o in outcomes] == [("due before launch", True),
+                                                          ("due after launch", True)]
+    assert outcomes[0].example.fields["Due date"] == "2026-11-20"
