@@ -36,6 +36,11 @@ def configured(demo_config, box, rules, state):
     return box.configure(config, state)
 
 
+def test_map_draws_a_shadow_gate_with_its_mode(capsys):
+    assert main(["map", "--config", str(ROOT / "config.toml")]) == 0
+    assert "<b>mql-seniority (observe)</b>" in capsys.readouterr().out
+
+
 def test_a_file_mode_applies_to_its_gates_and_a_gate_mode_wins(tmp_path):
     rules = load_rule_set([DEMO / "salesforce-leads.toml", DEMO / "taxonomy.toml"])
     assert {g.id: g.mode for g in rules.gates} == {"mql-entry": "enforce", "mql-seniority": "observe"}
