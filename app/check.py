@@ -12,6 +12,7 @@ from baton.core.owners import OwnerRef
 from baton.rules import Gate, RuleFileError, RuleSet, load_rule_set
 from baton.rules.templates import SLA_PLACEHOLDERS, STANDARD_PLACEHOLDERS, placeholders
 from baton.rules.evaluate import fields_read
+from baton.rules.examples import check_problems as example_problems
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,8 @@ def problems_against(config: Config, rule_set: RuleSet, files: list[Path]) -> li
                                 f"{source} ({', '.join(workflow)})")
     for gate in rule_set.gates:
         problems.extend(_unfetched_fields(config, gate))
+    # the rule tests beside the files
+    problems.extend(example_problems(files, rule_set, lambda source: fetched_fields(config, source)))
     write_backs = _write_backs(rule_set)
     problems.extend(_unsupported_writes(config, write_backs))
     problems.extend(_unknown_placeholders(config, write_backs))
@@ -126,7 +129,7 @@ def _unknown_placeholders(config: Config, write_backs: list[_WriteBack]) -> list
     them against the live project and header."""
     problems = []
     for wanted in write_backs:
-        fetched = _fetched(config, wanted.source)
+        fetched = fetched_fields(config, wanted.source)
         if fetched is None:
             continue
         known = {*STANDARD_PLACEHOLDERS, *fetched,
@@ -156,7 +159,7 @@ def _unsupported_writes(config: Config, write_backs: list[_WriteBack]) -> list[s
     return problems
 
 
-def _fetched(config: Config, source_id: str) -> set[str] | None:
+def fetched_fields(config: Config, source_id: str) -> set[str] | None:
     """The fields a Salesforce source reads (it reads only those); None where only the live
     tool knows them (Asana custom fields, sheet headers) or the source is not configured."""
     try:
@@ -178,7 +181,7 @@ def _empty(file: Path) -> bool:
 def _unfetched_fields(config: Config, gate: Gate) -> list[str]:
     """Salesforce reads only the fields a source names: a gate reading another one would see
     nothing and fail every record."""
-    fetched = _fetched(config, gate.source)
+    fetched = fetched_fields(config, gate.source)
     if fetched is None:
         return []
     return [f"gate {gate.id}: reads {name!r}, which {gate.source} does not fetch "

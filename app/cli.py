@@ -2,6 +2,7 @@
 
     baton run [--once] [--dry-run]   poll every source on its interval and guard its handoffs
     baton check                      validate config.toml and the rule files; non-zero on problems
+    baton test                       run the rule tests (example records, expected decisions)
     baton doctor                     check, read-only, that the tools have what config and rules name
     baton demo                       the whole loop against the built-in sandbox, no credentials
     baton sandbox                    the emulated tools in the foreground, and a config for them
@@ -37,6 +38,7 @@ from baton.app.commands.reports import command_audit, command_map, command_repor
 from baton.app.commands.run import command_backfill, command_demo, command_run
 from baton.app.commands.sandbox import command_sandbox
 from baton.app.commands.state import command_migrate_state, command_reset_state
+from baton.app.commands.test import command_test
 from baton.app.exit_codes import Refused, UsageError
 from baton.core.clock import utcnow
 from baton.core.errors import ConfigError, StateFileError, StateLocked, StateNotWritable
@@ -113,6 +115,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = commands.add_parser("check", parents=[common], help="validate config and rules")
     check.set_defaults(handler=command_check)
+
+    test = commands.add_parser("test", parents=[common],
+                               help="run the rule tests: example records and expected decisions")
+    test.set_defaults(handler=command_test)
 
     doctor = commands.add_parser("doctor", parents=[common],
                                  help="check, read-only, that the tools have what the rules name")

@@ -177,10 +177,13 @@ def run_demo(config_path: Path | None = None, *, workdir: Path | None = None,
 def _print_next(config: Path, out: Callable[[str], None]) -> None:
     out(f"\nKept in {config.parent}: the state (state.db), {config.name} (its config; the "
         "sandbox servers it names have stopped) and scorecard.html. Try:")
-    for command in (f"baton report --config {config} --since 2026-11-23",
+    for command in (f"baton test --config {config}    # the demo rules' tests",
+                    f"baton report --config {config} --since 2026-11-23",
                     f'baton explain --config {config} "Grace Hopper"',
                     f"baton audit --config {config} --since 2026-11-23",
                     f"baton preview --config {config} mql-entry --since 2026-11-23",
+                    f"baton preview --config {config} mql-seniority --since 2026-11-23"
+                    "    # the shadow gate: what it would have written",
                     "baton sandbox    # live emulated tools to try run, backfill, doctor, /healthz"):
         out(f"  {command}")
 
@@ -243,6 +246,9 @@ def _print_scorecard(config: Config, store: Any, now: datetime, path: Path,
         value = report.value(name)
         shown = "n/a" if value is None or value.value is None else _format(value.value, name)
         out(f"  {KPI_BY_NAME[name].title:<26} {shown:>9}   (n={value.count if value else 0})")
+    for gate in report.shadow:  # shadow mode: a trial gate, apart from the KPIs
+        out(f"  Shadow gate {gate.gate_id} (observe mode): would have failed {gate.would_fail} of "
+            f"{gate.entries} entr(y/ies), written nothing; `baton preview {gate.gate_id}` shows what")
     path.write_text(render_html(report), encoding="utf-8")
     out(f"HTML scorecard written to {path.resolve()}")
 

@@ -24,11 +24,13 @@ from baton.core.errors import SourceError
 from baton.connectors.webhook import WebhookNotifier
 from baton.core.faults import crashpoint
 from baton.engine import digest
-from baton.engine.entries import Entry, fresh_entries, passed_through, with_values_at_entry
+from baton.engine.entries import (MOVED_ON, Entry, fresh_entries, passed_through,
+                                  with_values_at_entry)
 from baton.engine.planner import LEDGER_REF, describe, ledger_ref, plan_failure, plan_resolution
 from baton.engine.sla import catch_up, escalate, start_and_meet
 from baton.engine.transitions import Observed, detect
 from baton.rules import RuleSet, evaluate_gate
+from baton.rules.model import OBSERVE
 from baton.store import CycleWrite, Evaluation, LedgerEntry, OpenViolation, StateStore
 
 log = structlog.get_logger()
@@ -88,6 +90,8 @@ def run_cycle(source_id: str, connector: Connector, store: StateStore, rules: Ru
                        status_since={o.record.id: o.status_since for o in observed if o.status_since})
     write.transitions = [t for o in observed for t in o.transitions if t.key in fresh]
     write.owner_changes = [c for changes in owners.values() for c in changes]
+    write.transition_values = {e.transition.key: (e.record, e.basis or (
+        "" if e.still_there else MOVED_ON)) for e in entries}  # what preview replays on
     _evaluate(source_id, entries, rules, store, write, connector.capabilities, now)
     _advance_slas(source_id, rules, store, write, now, report)
     report.transitions = len(write.transitions)
@@ -168,7 +172,11 @@ def _evaluate(source_id: str, entries: Sequence[Entry], rules: RuleSet, store: S
             evaluations.append(Evaluation(
                 transition.key, source_id, record.id, gate.id, rules.version, result.passed,
                 [{"check": f.check_id, "field": f.field, "message": f.message} for f in result.failures],
-                result.values_seen, entry.basis))
+                result.values_seen, entry.basis, gate.mode))
+            if gate.observed:  # shadow mode: recorded above, and nothing else (no violation, no write)
+                log.info("gate.observed", source=source_id, record=record.id, gate=gate.id,
+                         passed=result.passed, failures=len(result.failures))
+                continue
             previous = open_violations.pop((record.id, gate.id), None)
             if previous is not None:
                 digests.update(dict.fromkeys(digest.digests_of(previous.written),
@@ -208,7 +216,8 @@ def _advance_slas(source_id: str, rules: RuleSet, store: StateStore, write: Cycl
     if not slas:
         return
     open_timers = store.open_timers(source_id)
-    failed = {(e.transition_key, e.gate_id) for e in write.evaluations if not e.passed}
+    failed = {(e.transition_key, e.gate_id) for e in write.evaluations
+              if not e.passed and e.mode != OBSERVE}  # a shadow gate holds up no SLA
     live = [t for t in write.transitions if not t.backfilled]
     started = {t.key: t for t in start_and_meet(slas, live, open_timers, failed)}
     still_open = [t for t in ({t.key: t for t in open_timers} | started).values() if t.closed_at is None]

@@ -59,7 +59,8 @@ def render(look: BaselineLook, limit: int = 10) -> str:
         lines.append("  (the read stopped early: a real first run would take the rest next cycle)")
     for gate_look in look.gates:
         gate = gate_look.gate
-        lines.append(f"  gate {gate.id}: {len(gate_look.failing)} of {gate_look.in_status} "
+        shadow = " (observe mode: it writes nothing)" if gate.observed else ""
+        lines.append(f"  gate {gate.id}{shadow}: {len(gate_look.failing)} of {gate_look.in_status} "
                      f"record(s) now in {gate.enters!r} would fail it if they entered now")
         for record, messages in gate_look.failing[:limit]:
             lines.append(f"    - {record.name}: " + "; ".join(messages))

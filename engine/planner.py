@@ -24,9 +24,20 @@ def ledger_ref(key: str) -> str:
 def plan_failure(record: Record, gate: Gate, result: GateResult, transition_key: str,
                  open_violation: OpenViolation | None, capabilities: Capabilities | None = None,
                  *, still_there: bool = True) -> list[Action]:
-    """Actions for a failed gate: message first, bounce last (so the message is there first).
-    An entry the record has already left (`still_there` false) gets its comment, task and
-    fields, never a bounce: the record is no longer in the status the gate guards.
+    """Actions for a failed gate; none for a gate in shadow mode (`mode = "observe"`)."""
+    if gate.observed:
+        return []
+    return failure_actions(record, gate, result, transition_key, open_violation, capabilities,
+                           still_there=still_there)
+
+
+def failure_actions(record: Record, gate: Gate, result: GateResult, transition_key: str,
+                    open_violation: OpenViolation | None, capabilities: Capabilities | None = None,
+                    *, still_there: bool = True) -> list[Action]:
+    """What a failed gate writes, whatever its mode (`preview` shows a shadow gate's with it):
+    message first, bounce last (so the message is there first). An entry the record has
+    already left (`still_there` false) gets its comment, task and fields, never a bounce: the
+    record is no longer in the status the gate guards.
 
     A repeat failure while the earlier one is still open is said on what that one wrote, where
     the tool can (UPDATE_TASK / UPDATE_COMMENT): no second task, no second note."""
@@ -79,7 +90,7 @@ def plan_resolution(record: Record, gate: Gate, transition_key: str,
                     open_violation: OpenViolation, capabilities: Capabilities) -> list[Action]:
     """Answer what the open violation wrote, once per resolving entry: its task is closed, its
     comment answered the way the tool allows (a reply, the note removed, or left as it is)."""
-    if not gate.on_pass.resolve:
+    if not gate.on_pass.resolve or gate.observed:  # a shadow gate opened nothing to answer
         return []
     note = render(gate.on_pass.note, {**record_context(record), "gate": gate.id, "enters": gate.enters}) if gate.on_pass.note else ""
     answers = {ActionKind.TASK.value: ActionKind.CLOSE_TASK,

@@ -76,8 +76,10 @@ def _audit_seed(seed: int | None, config: Config, period: Period) -> int:
 
 def mermaid_map(config: Config, rules: RuleSet) -> str:
     workflows = {s.id: list(s.workflow) for s in config.source}
-    edges = [GateEdge(g.id, g.source, g.enters, tuple(sorted(g.from_statuses)),
-                      tuple(_describe_check(c) for c in g.checks), g.on_fail.move_to)
+    # a gate in shadow mode is drawn with its mode, and without a bounce (it moves nothing)
+    edges = [GateEdge(f"{g.id} (observe)" if g.observed else g.id, g.source, g.enters,
+                      tuple(sorted(g.from_statuses)), tuple(_describe_check(c) for c in g.checks),
+                      None if g.observed else g.on_fail.move_to)
              for g in rules.gates]
     return handoff_map(workflows, edges)
 

@@ -32,6 +32,7 @@ from baton.core.kpi_settings import KpiSettings
 from .context import Context, build_context
 from .model import KpiInputs, KpiReport, KpiValue, Period, iso_week
 from .extras import report_extras
+from .shadow import shadow_gates
 from .leads import (
     observe_acceptance,
     observe_funnel,
@@ -249,7 +250,7 @@ def compute_kpis(inputs: KpiInputs, period: Period, settings: KpiSettings | None
     return KpiReport(period, ctx.as_of, tuple(weeks), tuple(values),
                      tuple(ctx.notes[k] for k in sorted(ctx.notes)), workflows,
                      previous=tuple(previous), previous_period=before, settings=settings,
-                     **extras)
+                     shadow=shadow_gates(inputs.shadow_evaluations, period), **extras)
 
 
 def _bucketed(ctx: Context, observe: Callable[[Context], list[Observation]]

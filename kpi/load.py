@@ -48,9 +48,12 @@ def load_inputs(store: StateStore, workflows: Mapping[str, Sequence[str]], setti
     # without any keeps routing and rep delay n/a (owner_changes None), rather than guess from
     # today's owner.
     owners = owner_timeline(settings.lead.source, store.owner_changes(settings.lead.source))
-    return KpiInputs(transitions, gate_evaluations(evaluation_rows, transitions),
+    enforced = [row for row in evaluation_rows if not row.observed]
+    shadow = [row for row in evaluation_rows if row.observed]  # kpi.shadow: apart from the KPIs
+    return KpiInputs(transitions, gate_evaluations(enforced, transitions),
                      sla_outcomes_from_timers(timers), dict(workflows), records,
-                     as_of or cut, owner_changes=owners or None)
+                     as_of or cut, owner_changes=owners or None,
+                     shadow_evaluations=gate_evaluations(shadow, transitions))
 
 
 def owner_timeline(source: str, changes: Iterable[FieldChange]) -> list[OwnerChange]:

@@ -121,6 +121,22 @@ class GateEvaluation:
 
 
 @dataclass(frozen=True, slots=True)
+class ShadowGate:
+    """A gate in shadow mode over the period (kpi.shadow): what it saw, what it would have failed."""
+
+    source: str
+    gate_id: str
+    entries: int
+    would_fail: int
+    records: int  # distinct records it would have failed
+    top_checks: tuple[tuple[str, int], ...] = ()  # (what was missing, entries), most first
+
+    @property
+    def would_fail_share(self) -> float | None:
+        return round(100 * self.would_fail / self.entries, 4) if self.entries else None
+
+
+@dataclass(frozen=True, slots=True)
 class SlaOutcome:
     """One SLA timer: met, breached, cancelled (the record left and the rule cancels on leave)
     or still running."""
@@ -187,13 +203,14 @@ class KpiInputs:
     last month and left this month, or a first gate attempt last month, needs it."""
 
     transitions: Sequence[Transition] = ()
-    evaluations: Sequence[GateEvaluation] = ()
+    evaluations: Sequence[GateEvaluation] = ()  # enforced gates' verdicts
     sla_outcomes: Sequence[SlaOutcome] = ()
     workflows: Mapping[str, Sequence[str]] = field(default_factory=dict)
     records: Sequence[RecordSnapshot] = ()
     as_of: datetime | None = None  # when the data was read; None: the period's end
     # Owner history (routing delay); None: the store keeps none, only each record's current owner.
     owner_changes: Sequence[OwnerChange] | None = None
+    shadow_evaluations: Sequence[GateEvaluation] = ()  # gates in shadow mode: apart (kpi.shadow)
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,6 +282,7 @@ class KpiReport:
     labels: tuple[tuple[str, str, str], ...] = ()  # (source, group, human label) of check groups
     behind: tuple[tuple[str, str, str, tuple[RecordLink, ...]], ...] = ()  # (kpi, source, group, records)
     settings: KpiSettings | None = field(default=None, compare=False)  # targets, bands, segments
+    shadow: tuple[ShadowGate, ...] = ()  # gates in shadow mode, apart from the KPIs
     _index: dict[tuple[str, str, str], list[KpiValue]] = field(
         default_factory=dict, init=False, repr=False, compare=False)
 

@@ -56,10 +56,26 @@ def render_table(report: KpiReport) -> str:
             out.append("  " + "  ".join([row[0].ljust(widths[0]), row[1].ljust(widths[1]),
                                          row[2].rjust(widths[2]), row[3].rjust(widths[3])]))
         out.append("")
+    out.extend(shadow_lines(report))
     if report.notes:
         out.append("Notes")
         out.extend(f"  - {note}" for note in report.notes)
     return "\n".join(out).rstrip() + "\n"
+
+
+def shadow_lines(report: KpiReport) -> list[str]:
+    """Gates in shadow mode, apart: they wrote nothing, and no KPI above counts them."""
+    if not report.shadow:
+        return []
+    out = ["Shadow mode (observe gates: evaluated and recorded, nothing written, not in the KPIs "
+           "above; `baton preview GATE` shows what they would have written)"]
+    for gate in report.shadow:
+        out.append(f"  {gate.source} {gate.gate_id}: would have failed {gate.would_fail} of "
+                   f"{gate.entries} entr(y/ies) ({format_value(gate.would_fail_share, '%')}), "
+                   f"{gate.records} record(s)")
+        out.extend(f"    {count:>4} x {what}" for what, count in gate.top_checks)
+    out.append("")
+    return out
 
 
 # -- JSON, CSV, Sheet rows -------------------------------------------------------------------
@@ -98,6 +114,11 @@ def report_dict(report: KpiReport) -> dict[str, Any]:
         "records_behind": [{"kpi": k, "source": s, "group": g, "records": [
             {"source": r.source, "record_id": r.record_id, "name": r.name, "url": r.url}
             for r in links]} for k, s, g, links in report.behind],
+        "observe_gates": [{"source": g.source, "gate": g.gate_id, "entries": g.entries,
+                           "would_fail": g.would_fail, "would_fail_share": g.would_fail_share,
+                           "records": g.records,
+                           "top_checks": [{"check": what, "count": n} for what, n in g.top_checks]}
+                          for g in report.shadow],
     }
 
 

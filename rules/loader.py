@@ -24,7 +24,7 @@ from typing import Any
 
 from .build import Build, Spec
 from .errors import RuleFileError, found, key_path
-from .model import Gate, RuleSet
+from .model import ENFORCE, OBSERVE, Gate, RuleSet
 from .schema import CalendarSpec, GateSpec, NamingSpec, SlaSpec, TaxonomySpec, UtmSpec
 from .sla import SlaRule
 
@@ -46,6 +46,7 @@ class _Loading:
         default_factory=lambda: {kind: {} for kind in _NAMED})
     listed: dict[str, list[tuple[str, str, Any]]] = field(  # kind → [(file, where, spec)]
         default_factory=lambda: {kind: [] for kind in _LISTED})
+    modes: dict[str, str] = field(default_factory=dict)  # file → its top-level `mode`
 
 
 # ---------------------------------------------------------------- read
@@ -92,6 +93,16 @@ def _listed_reader(kind: str) -> TableReader:
     return read
 
 
+def _read_mode(loading: _Loading, file: str, value: Any) -> None:
+    """`mode = "observe"` at the top of a file: every gate in it that names no mode of its own
+    runs in shadow mode (evaluated and recorded, writes nothing)."""
+    if value not in (ENFORCE, OBSERVE):
+        loading.ctx.in_file(file).problem("mode", f"expected \"{ENFORCE}\" or \"{OBSERVE}\", "
+                                          f"found {found(value)}")
+    else:
+        loading.modes[file] = value
+
+
 TABLE_READERS: dict[str, TableReader] = {
     **{kind: _named_reader(kind) for kind in ("taxonomy", "naming", "utm")},
     "gate": _listed_reader("gate"),
@@ -120,6 +131,10 @@ def load_rule_set(paths: Sequence[Path]) -> RuleSet:
     ctx = loading.ctx
     for kind, built in (("taxonomy", ctx.taxonomies), ("naming", ctx.naming), ("utm", ctx.utm)):
         _build_named(loading, kind, built)
+    loading.listed["gate"] = [
+        (file, where, spec if spec.mode or file not in loading.modes
+         else spec.model_copy(update={"mode": loading.modes[file]}))
+        for file, where, spec in loading.listed["gate"]]
     gates: list[Gate] = _build_listed(loading, "gate")
     ctx.gates.update((gate.id, gate) for gate in gates)
     _build_named(loading, "calendar", ctx.calendars)
@@ -159,7 +174,7 @@ def _read_file(loading: _Loading, file: str, data: bytes) -> None:
                               "nested thousands deep")
         return
     for name, value in document.items():
-        reader = TABLE_READERS.get(name)
+        reader = _read_mode if name == "mode" else TABLE_READERS.get(name)
         if reader is not None:
             reader(loading, file, value)
         else:

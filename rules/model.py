@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 DEFAULT_COMMENT = "This can't move to {enters} yet. Please fix:\n{failures}"
 DEFAULT_RESOLVED_NOTE = "Fixed: {name} now meets every check for {enters}."
+ENFORCE, OBSERVE = "enforce", "observe"  # a gate's `mode`: live, or shadow mode
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +72,12 @@ class Gate:
     on_pass: OnPass = OnPass()
     description: str = ""
     file: str = ""  # the rule file it came from, for messages and `baton explain`
+    mode: str = ENFORCE  # OBSERVE: evaluated and recorded like any gate, writes nothing
+
+    @property
+    def observed(self) -> bool:
+        """Shadow mode: no write-back, no bounce, no hold on an SLA (switch to enforce to go live)."""
+        return self.mode == OBSERVE
 
     def fires(self, to_status: str, from_status: str | None) -> bool:
         if to_status != self.enters:

@@ -11,7 +11,7 @@ the frozen objects of rules.model, reporting problems to the context. No spec re
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -19,7 +19,7 @@ from baton.core.owners import OwnerRef
 
 from .build import Build, NonEmpty, Scalar, Spec
 from .errors import found, key_path, problems_from
-from .model import DEFAULT_COMMENT, DEFAULT_RESOLVED_NOTE, Gate, OnFail, OnPass, Taxonomy
+from .model import DEFAULT_COMMENT, DEFAULT_RESOLVED_NOTE, ENFORCE, Gate, OnFail, OnPass, Taxonomy
 from .naming import NamingError, NamingTemplate
 from .schema_checks import CHECK_KINDS, KIND_KEYS, CheckSpec, WhenSpec, build_check
 from .schema_sla import CalendarSpec, SlaSpec, StepSpec
@@ -247,6 +247,9 @@ class GateSpec(Spec):
     checks: list[dict[str, Any]] = Field(min_length=1)  # each validated by its kind's spec
     on_fail: OnFailSpec | None = None
     on_pass: OnPassSpec = OnPassSpec()
+    # "observe": shadow mode (evaluated, recorded, writes nothing); None: the file's `mode`,
+    # else "enforce"
+    mode: Literal["enforce", "observe"] | None = None
 
     @field_validator("id")
     @classmethod
@@ -286,4 +289,4 @@ class GateSpec(Spec):
         return Gate(id=self.id, source=self.source, enters=self.enters, checks=tuple(checks),
                     from_statuses=frozenset(self.from_), on_fail=on_fail,
                     on_pass=self.on_pass.build(ctx, f"{where}.on_pass"),
-                    description=self.description, file=ctx.file)
+                    description=self.description, file=ctx.file, mode=self.mode or ENFORCE)

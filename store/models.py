@@ -31,6 +31,7 @@ class Evaluation:
     # "" : the record as it is, in the gated status; else which values a passed-through entry
     # was judged on ("values as of <time> from history", "current values; the record had moved on")
     basis: str = ""
+    mode: str = "enforce"  # "observe": a gate in shadow mode, which wrote nothing
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,3 +85,6 @@ class CycleWrite:
     timers: Sequence[SlaTimer] = ()  # new or changed SLA timers
     owner_changes: Sequence[FieldChange] = ()  # from the tool's history (routing delay)
     baseline: bool = False
+    # transition key -> the record as judged at that transition, and on which values ("" in
+    # the status): kept with the transition so `preview` replays edited gates on them
+    transition_values: Mapping[str, tuple[Record, str]] = field(default_factory=dict)

@@ -83,6 +83,11 @@ class EvaluationRow:
     values: Mapping[str, Any]
     evaluated_at: datetime
     basis: str = ""  # see store.models.Evaluation
+    mode: str = "enforce"  # "observe": a gate in shadow mode (it wrote nothing)
+
+    @property
+    def observed(self) -> bool:
+        return self.mode == "observe"
 
     @classmethod
     def from_row(cls, row: Any) -> EvaluationRow:
@@ -91,7 +96,36 @@ class EvaluationRow:
                    row.rule_version, bool(row.passed),
                    tuple(f for f in failures if isinstance(f, dict)) if isinstance(failures, list)
                    else (), _json(row.values_json, {}), row.evaluated_at,
-                   getattr(row, "values_basis", "") or "")
+                   getattr(row, "values_basis", "") or "", getattr(row, "mode", "") or "enforce")
+
+
+def values_at(record: Record, basis: str) -> dict[str, Any]:
+    """What a transition keeps of the record (`transitions.values_json`)."""
+    return {"name": record.name, "owner": record.owner, "url": record.url,
+            "fields": dict(record.fields), "basis": basis}
+
+
+@dataclass(frozen=True, slots=True)
+class TransitionValues:
+    """The record as Baton saw it for one transition: what `preview` replays a gate on."""
+
+    name: str
+    owner: str | None
+    url: str
+    fields: Mapping[str, Any]
+    basis: str  # "": the record in that status; else which values (see store.models.Evaluation)
+
+    @classmethod
+    def from_json(cls, text: str | None) -> TransitionValues | None:
+        value = _json(text, {}) if text else {}
+        if not value:
+            return None
+        fields = value.get("fields")
+        return cls(str(value.get("name") or ""), value.get("owner"), str(value.get("url") or ""),
+                   fields if isinstance(fields, dict) else {}, str(value.get("basis") or ""))
+
+    def as_record(self, source: str, record_id: str, status: str, at: datetime) -> Record:
+        return Record(source, record_id, self.url, self.name, status, self.owner, self.fields, at)
 
 
 @dataclass(frozen=True, slots=True)

@@ -98,6 +98,10 @@ transitions = Table(
     Column("time_source", String(20), nullable=False),
     Column("recorded_at", UTCDateTime(), nullable=False),
     Column("backfilled", Boolean, nullable=False, default=False),
+    # The record as Baton saw it for this transition (name, owner, every fetched field, and the
+    # basis: "" in the status, else which values), JSON; NULL: not recorded (a backfill, or a
+    # state from before migration 6). What `preview` replays an edited gate on.
+    Column("values_json", Text),
     Index("ix_transitions_source_at", "source", "at"),
     Index("ix_transitions_record", "source", "record_id", "at"),
 )
@@ -118,6 +122,8 @@ evaluations = Table(
     # Which values the gate saw: "" for the record as it is in the gated status, else a note
     # such as "values as of <time> from history" (added by migration 3).
     Column("values_basis", Text, nullable=False, server_default=""),
+    # "enforce", or "observe" for a gate in shadow mode (it wrote nothing); migration 6
+    Column("mode", String(20), nullable=False, server_default="enforce"),
     UniqueConstraint("transition_key", "gate_id", name="uq_evaluation"),
     Index("ix_evaluations_record", "source", "record_id"),
 )
@@ -229,6 +235,14 @@ def _add_column(table: Table, name: str) -> Callable[[Connection], None]:
     return apply
 
 
+def _both(*steps: Callable[[Connection], None]) -> Callable[[Connection], None]:
+    def apply(connection: Connection) -> None:
+        for step in steps:
+            step(connection)
+
+    return apply
+
+
 MIGRATIONS: list[Migration] = [
     (1, "initial: cursors, records, transitions, evaluations, violations, ledger",
      _create(cursors, records, transitions, evaluations, violations, ledger)),
@@ -238,6 +252,8 @@ MIGRATIONS: list[Migration] = [
     (4, "queue assignments: round-robin owners of queue tasks", _create(queue_assignments)),
     (5, "owner changes: who owned a record from when, from the tool's history",
      _create(owner_changes)),
+    (6, "transition_values: the record's values at each transition; evaluation mode (shadow gates)",
+     _both(_add_column(transitions, "values_json"), _add_column(evaluations, "mode"))),
 ]
 
 

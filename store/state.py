@@ -23,7 +23,8 @@ from baton.core.faults import crashpoint
 from baton.store import database, schema, sqlite_file
 from baton.store.action_codec import action_from_dict, action_to_dict
 from baton.store.models import CycleWrite, KnownRecord, LedgerEntry, OpenViolation, SlaTimer
-from baton.store.rows import EvaluationRow, LedgerRow, SourceState, StoredRecord
+from baton.store.rows import (EvaluationRow, LedgerRow, SourceState, StoredRecord,
+                              TransitionValues, values_at)
 from baton.core.records import Transition
 
 _CHUNK = 500  # ids per IN (...) list
@@ -141,13 +142,14 @@ class StateStore:
             if write.transitions:
                 connection.execute(
                     self._insert_ignore(schema.transitions, ["key"]),
-                    [_transition_row(t, now) for t in write.transitions])
+                    [_transition_row(t, now, write.transition_values.get(t.key))
+                     for t in write.transitions])
             if write.evaluations:
                 connection.execute(self._insert_ignore(schema.evaluations, ["transition_key", "gate_id"]), [
                     {"transition_key": e.transition_key, "source": e.source, "record_id": e.record_id,
                      "gate_id": e.gate_id, "rule_version": e.rule_version, "passed": e.passed,
                      "failures_json": _dumps(e.failures), "values_json": _dumps(e.values),
-                     "values_basis": e.basis, "evaluated_at": now}
+                     "values_basis": e.basis, "mode": e.mode, "evaluated_at": now}
                     for e in write.evaluations])
             if write.opened:
                 connection.execute(self._insert_ignore(schema.violations, ["transition_key", "gate_id"]), [
@@ -364,6 +366,19 @@ class StateStore:
             for row in connection.execute(query):
                 yield Transition(row[0], row[1], row[2], row[3], row[4], TimeSource(row[5]), row[6])
 
+    def transition_values(self, source: str, since: datetime | None = None
+                          ) -> Iterator[tuple[Transition, TransitionValues | None]]:
+        """Transitions with the record's values recorded at each (None: not recorded)."""
+        c = schema.transitions.c
+        query = select(c.source, c.record_id, c.from_status, c.to_status, c.at, c.time_source,
+                       c.backfilled, c.values_json).where(c.source == source)
+        if since:
+            query = query.where(c.at >= since)
+        with self.engine.connect() as connection:
+            for row in connection.execute(query.order_by(c.at, c.key)):
+                yield (Transition(row[0], row[1], row[2], row[3], row[4], TimeSource(row[5]), row[6]),
+                       TransitionValues.from_json(row[7]))
+
     def evaluations(self, source: str | None = None, record_id: str | None = None) -> list[EvaluationRow]:
         c = schema.evaluations.c
         query = select(schema.evaluations)
@@ -436,10 +451,12 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def _transition_row(t: Transition, now: datetime) -> dict[str, Any]:
+def _transition_row(t: Transition, now: datetime,
+                    seen: tuple[Record, str] | None = None) -> dict[str, Any]:
     return {"key": t.key, "source": t.source, "record_id": t.record_id,
             "from_status": t.from_status, "to_status": t.to_status, "at": t.at,
-            "time_source": t.time_source.value, "recorded_at": now, "backfilled": t.backfilled}
+            "time_source": t.time_source.value, "recorded_at": now, "backfilled": t.backfilled,
+            "values_json": None if seen is None else _dumps(values_at(*seen))}
 
 
 def _timer_row(t: SlaTimer) -> dict[str, Any]:

@@ -22,6 +22,10 @@ def test_the_demo_story_and_its_scorecard(tmp_path, demo_config):
     assert "partner: section 'Ready for Design', 1 comment(s)" in text  # no second comment
     assert "carousel: section 'Ready for Web', 0 comment(s), 1 subtask(s) ('Fix UTM: " in text
     assert "Sheets notes on the UTM Tracker: none" in text
+    # Issue 16: the shadow gate judged the four MQL entries, failed Grace's first, wrote nothing.
+    assert ("Shadow gate mql-seniority (observe mode): would have failed 1 of 4 entr(y/ies), "
+            "written nothing") in text
+    assert "Seniority check" not in text
     # The idle cycle at the end costs one read call per source.
     assert lines[[i for i, l in enumerate(lines) if "an idle cycle" in l][0] + 1].strip() == \
         "API calls this cycle: salesforce 1, asana 1, sheets 1"

@@ -13,6 +13,11 @@ from baton.store import StateStore
 LEAD = {"Company": "Acme", "Title": "CMO", "LeadSource": "Demo Request", "Status": "Open - Not Contacted"}
 
 
+def enforced(evaluations):
+    """The enforced gates' verdicts (the demo's shadow gate mql-seniority is recorded too)."""
+    return [e for e in evaluations if e.mode == "enforce"]
+
+
 def test_a_lead_that_hops_through_mql_is_gated_gets_its_task_and_is_not_bounced(
         make_sandbox, runtime_on):
     box = make_sandbox("salesforce")
@@ -35,8 +40,8 @@ def test_a_lead_that_hops_through_mql_is_gated_gets_its_task_and_is_not_bounced(
     runner.run_all()
 
     store = runtime.store
-    [hop] = store.evaluations("salesforce:leads", hopper)
-    [stay] = store.evaluations("salesforce:leads", stayer)
+    [hop] = enforced(store.evaluations("salesforce:leads", hopper))
+    [stay] = enforced(store.evaluations("salesforce:leads", stayer))
     assert (hop.gate_id, hop.passed) == ("mql-entry", False)
     assert hop.basis == "values as of 2026-11-24 09:00:05 UTC from history"  # none changed since
     assert (stay.passed, stay.basis) == (False, "")
@@ -71,7 +76,7 @@ def test_a_passed_through_mql_is_judged_on_the_title_it_had_then(make_sandbox, r
     runner.run_all()
 
     store = runtime.store
-    [entry] = store.evaluations("salesforce:leads", lead)
+    [entry] = enforced(store.evaluations("salesforce:leads", lead))
     assert (entry.gate_id, entry.passed) == ("mql-entry", False)
     assert entry.basis == "values as of 2026-11-24 09:00:05 UTC from history"
     assert [f["field"] for f in entry.failures] == ["Title"]
@@ -102,5 +107,5 @@ def test_an_older_state_file_gains_the_values_basis_column(tmp_path):
     with again.engine.connect() as c:
         columns = [row[1] for row in c.execute(text("pragma table_info(evaluations)"))]
         versions = c.execute(text("select version from schema_version order by version")).scalars().all()
-    assert "values_basis" in columns and versions == [1, 2, 3, 4, 5]
-    assert again.migrate() == 5
+    assert "values_basis" in columns and versions == [1, 2, 3, 4, 5, 6]
+    assert again.migrate() == 6

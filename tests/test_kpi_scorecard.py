@@ -2,6 +2,7 @@
 per gate, speed-to-lead on the SLA's own entries with the routing / rep split, missing at
 handoff by check, the burndown, rule-change markers, breakdowns, the scorecard and the JSON
 schema documented in docs/report-json.md."""
+import dataclasses
 import json
 import re
 from datetime import UTC, datetime, timedelta
@@ -229,7 +230,11 @@ def test_the_scorecard_page(rep):
 
 def test_the_json_schema_is_documented():
     doc = (ROOT / "docs" / "report-json.md").read_text(encoding="utf-8")
-    data = json.loads(render_json(compute_kpis(timeline(), JAN, SETTINGS)))
+    inputs = timeline()
+    shadow = GateEvaluation(LEADS, "L1", "mql-seniority", False, T0, (CheckFailure(
+        "title", "Title", "Add a senior title"),), "k-shadow", "v1")  # observe_gates[] keys too
+    inputs = dataclasses.replace(inputs, shadow_evaluations=[shadow])
+    data = json.loads(render_json(compute_kpis(inputs, JAN, SETTINGS)))
     documented = re.findall(r"^\| `([^`]+)` \|", doc, re.M)
 
     def paths(value, prefix=""):

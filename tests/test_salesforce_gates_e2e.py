@@ -95,7 +95,8 @@ def test_a_fixed_lead_passes_on_reentry_and_its_task_is_closed(org):
     [task] = baton_tasks(sf)
     assert task["Status"] == "Completed"
     assert lead_status(sf, bad) == "MQL"
-    evaluations = runtime.store.evaluations("salesforce:leads", bad)
+    evaluations = [e for e in runtime.store.evaluations("salesforce:leads", bad)
+                   if e.mode == "enforce"]  # not the demo's shadow gate
     assert [e.passed for e in evaluations] == [False, True]
 
 

@@ -43,9 +43,9 @@ def test_migrations_are_recorded_and_reopening_is_a_no_op(state_location):
     first = StateStore.open(state_location)
     with first.engine.connect() as c:
         versions = c.execute(text("select version from schema_version order by version")).scalars().all()
-    assert versions == [1, 2, 3, 4, 5]
+    assert versions == [1, 2, 3, 4, 5, 6]
     again = StateStore.open(state_location)
-    assert again.migrate() == 5
+    assert again.migrate() == 6
     if again.engine.dialect.name == "sqlite":
         with again.engine.connect() as c:
             assert c.execute(text("pragma journal_mode")).scalar() == "wal"
@@ -190,7 +190,7 @@ def test_a_state_from_a_newer_baton_is_refused(state_location):
                        "values (99, 'the future', '2030-01-01 00:00:00')"))
     store.engine.dispose()
     with pytest.raises(StateFileError, match="written by a newer Baton .schema version 99; this "
-                                             "build knows up to 5."):
+                                             "build knows up to 6."):
         StateStore.open(state_location)
 
 

@@ -76,7 +76,8 @@ def explain_lines(store: StateStore, record: StoredRecord) -> list[str]:
 
 def _evaluation_lines(e: EvaluationRow) -> list[str]:
     verdict = "passed" if e.passed else "FAILED"
-    lines = [f"  gate {e.gate_id} {verdict} (rules {e.rule_version}, {_when(e.evaluated_at)})"]
+    shadow = "; observe mode, nothing written" if e.observed else ""
+    lines = [f"  gate {e.gate_id} {verdict} (rules {e.rule_version}, {_when(e.evaluated_at)}{shadow})"]
     lines += [f"    - {f.get('message') or f.get('check', 'check')}" for f in e.failures]
     basis = f" ({e.basis})" if e.basis else ""  # an entry the record had already left
     lines.append(f"    values seen{basis}: {_values(e.values)}")
