@@ -58,3 +58,19 @@ def test_a_salesforce_source_brings_its_sdk(make_sandbox, tmp_path):
     modules = loaded(config, "run", "--once")
     assert "simple_salesforce" in modules  # the probe sees an import when there is one
     assert "asana" not in modules and "googleapiclient" not in modules
+    assert "zeep" not in modules and "lxml" not in modules  # the Metadata API client is lazy
+
+
+def test_the_metadata_api_still_loads_when_asked_for():
+    code = """
+import sys
+import baton.connectors.salesforce
+from simple_salesforce import Salesforce
+before = "zeep" in sys.modules
+api = Salesforce(instance_url="https://127.0.0.1:9", session_id="none").mdapi
+print(before, type(api).__module__, type(api).__name__, "zeep" in sys.modules)
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["False", "simple_salesforce.metadata", "SfdcMetadataApi", "True"]
