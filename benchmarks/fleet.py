@@ -1,13 +1,16 @@
 """Many sources in one instance, idle: 100 Asana projects and 10 sheets under one `baton run`.
 
     python -m benchmarks.fleet [--projects 100] [--sheets 10] [--idle 180] [--interval 60]
+                               [--stall 1 --stall-seconds 10]
 
 Seeds the projects (20 tasks each) and the spreadsheets (50 rows each) in an in-process sandbox
 on real time, starts `baton run` as its own process with the health port on, waits for every
 baseline, then watches the idle daemon for `--idle` seconds: each source's lag since its last
 cycle started (from /healthz every 2 s; "on time" when it never exceeds the interval plus 5 s of
 queueing and sampling), the API calls the emulators served, the daemon's CPU per idle minute,
-threads and RSS.
+threads and RSS. `--stall N`: the first N projects' events requests hang `--stall-seconds`
+each, then fail 503 (retried, as an unreachable project is), for the whole idle watch; a
+stalled project is late by design, the question is whether the others stay on time.
 """
 from __future__ import annotations
 
@@ -76,6 +79,8 @@ def main() -> int:
     parser.add_argument("--sheets", type=int, default=10)
     parser.add_argument("--idle", type=float, default=180.0, help="seconds of idle to watch")
     parser.add_argument("--interval", type=int, default=60)
+    parser.add_argument("--stall", type=int, default=0, help="projects whose requests hang")
+    parser.add_argument("--stall-seconds", type=float, default=10.0)
     parser.add_argument("--python", default=sys.executable, help="the interpreter Baton runs on")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="baton-fleet-"))
@@ -96,6 +101,10 @@ def main() -> int:
         print(f"{len(ids)} sources ({args.projects} Asana projects, {args.sheets} sheets), "
               f"interval {args.interval} s: every baseline done in {baseline_s:.1f} s, "
               f"RSS {baseline.rss_mb:.0f} MB (peak {baseline.peak_mb:.0f} MB)", flush=True)
+        stalled = {s["id"] for s in sources[:args.stall]}
+        for source in sources[:args.stall]:
+            box.asana.faults.add("get_events", times=1000, status=503, delay=args.stall_seconds,
+                                 query_contains=source["project"])
         box.reset_calls()
         first = daemon.sample()
         worst: dict[str, float] = dict.fromkeys(ids, 0.0)
@@ -111,11 +120,14 @@ def main() -> int:
         watched = time.monotonic() - watch_start
         last = daemon.sample()
         calls = {tool: dict(server.emulator.calls) for tool, server in box._servers.items()}  # noqa: SLF001
-        late = sorted(s for s, lag in worst.items() if lag > args.interval + SLACK)
-        asana_lag = max(v for k, v in worst.items() if k.startswith("asana:"))
+        late = sorted(s for s, lag in worst.items()
+                      if lag > args.interval + SLACK and s not in stalled)
+        asana_lag = max(v for k, v in worst.items() if k.startswith("asana:") and k not in stalled)
         sheets_lag = max((v for k, v in worst.items() if k.startswith("sheets:")), default=0.0)
         cpu_per_min = (last.cpu_s - first.cpu_s) / watched * 60
-        print(f"idle {watched:.0f} s: {len(ids) - len(late)}/{len(ids)} sources polled within "
+        others = len(ids) - len(stalled)
+        print(f"idle {watched:.0f} s{f', {len(stalled)} project(s) stalled' if stalled else ''}: "
+              f"{others - len(late)}/{others} {'other ' if stalled else ''}sources polled within "
               f"their interval (+{SLACK:g} s); worst lag Asana {asana_lag:.1f} s, Sheets "
               f"{sheets_lag:.1f} s")
         print(f"  calls: Asana {sum(calls['asana'].values())} ({_routes(calls['asana'])}), "

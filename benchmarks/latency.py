@@ -25,6 +25,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from baton.sandbox import asana_seed, sheets_seed
@@ -44,6 +45,10 @@ class Change:
     made: float  # time.monotonic() once the change was applied
     landed: Callable[[], bool]
     seen: float | None = None
+    at: str = ""  # wall-clock time of the change, to find it in the daemon's log
+
+    def __post_init__(self) -> None:
+        self.at = datetime.now(UTC).strftime("%H:%M:%S.%f")[:-3]
 
 
 class Changer:
@@ -205,6 +210,8 @@ def main() -> int:
               f"(target p95 ≤ {interval + 2} s: {'met' if ok else 'NOT met'})")
         print("  " + ", ".join(f"{t} p50 {statistics.median(v):.1f} / p95 {percentile(v, 0.95):.1f} s"
                                for t, v in by_tool.items() if v) + f"; log {workdir / 'baton'}")
+        for change in (c for c in changes if c.seen is None):
+            print(f"  never landed: {change.tool} {change.record}, changed at {change.at} UTC")
     return 0 if met else 1
 
 
