@@ -104,7 +104,7 @@ def main() -> int:
         stalled = {s["id"] for s in sources[:args.stall]}
         for source in sources[:args.stall]:
             box.asana.faults.add("get_events", times=1000, status=503, delay=args.stall_seconds,
-                                 query_contains=source["project"])
+                                 url_contains=source["project"])
         box.reset_calls()
         first = daemon.sample()
         worst: dict[str, float] = dict.fromkeys(ids, 0.0)

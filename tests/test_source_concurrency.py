@@ -41,7 +41,7 @@ def test_a_stalled_project_does_not_delay_another(make_sandbox, runtime_on, demo
         other = runtime.connectors[OTHER]
         before = {s: sum(runtime.connectors[s].api_calls().values()) for s in (STALLED, OTHER)}
         project_gid = stalled.source.project  # type: ignore[attr-defined]
-        box.asana.faults.add("get_events", status=503, delay=STALL, query_contains=project_gid)
+        box.asana.faults.add("get_events", status=503, delay=STALL, url_contains=project_gid)
 
         pool = SourcePool(runner, {STALLED: "asana", OTHER: "asana"})
         pool.submit(STALLED)  # first: on one thread per tool the other would queue behind it
@@ -66,12 +66,45 @@ def test_a_source_is_never_run_twice_at_once(make_sandbox, runtime_on, demo_conf
     try:
         runner.run_all()
         project_gid = runtime.connectors[STALLED].source.project  # type: ignore[attr-defined]
-        box.asana.faults.add("get_events", status=503, delay=1.0, query_contains=project_gid)
+        box.asana.faults.add("get_events", status=503, delay=1.0, url_contains=project_gid)
         pool = SourcePool(runner, {STALLED: "asana", OTHER: "asana"}, per_tool=2)
         for _ in range(5):  # ticks while its cycle is in flight are skipped, not queued
             pool.submit(STALLED)
         wait_for(lambda: runner.health[STALLED].cycles == 2, timeout=10)
         assert pool.stop(grace=5)
         assert runner.health[STALLED].cycles == 2
+    finally:
+        runtime.close()
+
+
+def test_two_sheets_read_at_once_on_one_service_account(make_sandbox, runtime_on, demo_config):
+    """httplib2 connections are not thread-safe: each thread of the pool sends on its own."""
+    from baton.core.config import SheetsSource
+    from baton.sandbox import sheets_seed
+
+    box = make_sandbox("sheets")
+    sheets_seed.seed_scale(box.sheets, 30)
+    scale = SheetsSource(id="sheets:scale", tool="sheets", spreadsheet_id=sheets_seed.SCALE_ID,
+                         tab=sheets_seed.SCALE_TAB, key_column="Campaign ID",
+                         status_column="Status", baton_column="Baton",
+                         workflow=list(sheets_seed.STATUSES))
+    config = demo_config.model_copy(update={"source": [*demo_config.source, scale]})
+    runtime, runner = runtime_on(box, config)
+    slow, fast = "sheets:utm-tracker", "sheets:scale"
+    try:
+        runner.run_all()
+        before = {s: sum(runtime.connectors[s].api_calls().values()) for s in (slow, fast)}
+        box.sheets.faults.add("drive_files_get", status=503, delay=2.0,
+                              url_contains=next(s.spreadsheet_id for s in config.source if s.id == slow))  # type: ignore[union-attr]
+        pool = SourcePool(runner, {slow: "sheets", fast: "sheets"})
+        pool.submit(slow)
+        time.sleep(0.2)  # the slow source's request is in flight on its connection
+        pool.submit(fast)
+        assert wait_for(lambda: runner.health[fast].cycles == 2, timeout=10) < 1.5
+        wait_for(lambda: runner.health[slow].cycles == 2, timeout=10)
+        assert pool.stop(grace=5)
+        assert runner.health[slow].total_errors == runner.health[fast].total_errors == 0
+        assert sum(runtime.connectors[slow].api_calls().values()) - before[slow] == 2
+        assert sum(runtime.connectors[fast].api_calls().values()) - before[fast] == 1
     finally:
         runtime.close()
