@@ -23,26 +23,19 @@ says what to do, never a traceback; output cut short by a closed pipe (`| head`)
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from importlib import metadata
 from pathlib import Path
 
 from baton.app import exit_codes
-from baton.app.commands.check import command_check
-from baton.app.doctor import command_doctor
-from baton.app.commands.explain import command_explain, command_preview
-from baton.app.commands.reports import command_audit, command_map, command_report
-from baton.app.commands.run import command_backfill, command_demo, command_run
-from baton.app.commands.sandbox import command_sandbox
-from baton.app.commands.state import command_migrate_state, command_reset_state
-from baton.app.commands.test import command_test
 from baton.app.exit_codes import Refused, UsageError
 from baton.core.clock import utcnow
 from baton.core.errors import ConfigError, StateFileError, StateLocked, StateNotWritable
-from baton.rules import RuleFileError
+from baton.rules.errors import RuleFileError
 
 # What each error a command raises on purpose means for the exit code, most specific first.
 EXIT_CODES: list[tuple[type[Exception], int, str]] = [
@@ -54,6 +47,16 @@ EXIT_CODES: list[tuple[type[Exception], int, str]] = [
     (StateNotWritable, exit_codes.STATE_NOT_WRITABLE, "{error}"),
     (StateFileError, exit_codes.STATE_FILE, "{error}"),
 ]
+
+
+def lazy(module: str, name: str) -> Callable[[argparse.Namespace], int]:
+    """A command's handler, imported when it runs: `baton check` never loads the sandbox, the
+    KPI code or a tool SDK it does not use, and the daemon stays light (PRODUCT: memory)."""
+
+    def handler(args: argparse.Namespace) -> int:
+        return int(getattr(importlib.import_module(module), name)(args) or 0)
+
+    return handler
 
 
 class Parser(argparse.ArgumentParser):
@@ -111,35 +114,35 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--dry-run", action="store_true",
                      help="print the planned actions; write nothing to the tools or the state")
     run.add_argument("--wait-for-lock", action="store_true", help=wait_help)
-    run.set_defaults(handler=command_run)
+    run.set_defaults(handler=lazy("baton.app.commands.run", "command_run"))
 
     check = commands.add_parser("check", parents=[common], help="validate config and rules")
-    check.set_defaults(handler=command_check)
+    check.set_defaults(handler=lazy("baton.app.commands.check", "command_check"))
 
     test = commands.add_parser("test", parents=[common],
                                help="run the rule tests: example records and expected decisions")
-    test.set_defaults(handler=command_test)
+    test.set_defaults(handler=lazy("baton.app.commands.test", "command_test"))
 
     doctor = commands.add_parser("doctor", parents=[common],
                                  help="check, read-only, that the tools have what the rules name")
-    doctor.set_defaults(handler=command_doctor)
+    doctor.set_defaults(handler=lazy("baton.app.doctor", "command_doctor"))
 
     demo = commands.add_parser("demo", parents=[common], help="run the whole loop on the built-in sandbox")
     demo.add_argument("--keep", type=Path, default=None, metavar="DIR",
                       help="keep the state, a config for it and the scorecard in DIR, and "
                            "print the commands to try next (default: a temporary folder)")
     demo.add_argument("--workdir", type=Path, default=None, help=argparse.SUPPRESS)
-    demo.set_defaults(handler=command_demo)
+    demo.set_defaults(handler=lazy("baton.app.commands.run", "command_demo"))
 
     sandbox = commands.add_parser("sandbox", parents=[common],
                                   help="run the emulated tools in the foreground, with a config")
     sandbox.add_argument("--dir", type=Path, default=Path("baton-sandbox"),
                          help="where its CA, config and state go (default ./baton-sandbox)")
-    sandbox.set_defaults(handler=command_sandbox)
+    sandbox.set_defaults(handler=lazy("baton.app.commands.sandbox", "command_sandbox"))
 
     explain = commands.add_parser("explain", parents=[common], help="why Baton acted on a record")
     explain.add_argument("record", help="a record id, its URL, or its name (matches are listed)")
-    explain.set_defaults(handler=command_explain)
+    explain.set_defaults(handler=lazy("baton.app.commands.explain", "command_explain"))
 
     report = commands.add_parser("report", parents=[common], help="KPI report / scorecard")
     report.add_argument("--since", default="30d", type=moment,
@@ -149,38 +152,38 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--out", type=Path, default=None, help="write to a file instead of stdout")
     report.add_argument("--to-sheet", default=None, metavar="SPREADSHEET_ID[!TAB]",
                         help="also write the KPIs into a Sheet tab (RAW values)")
-    report.set_defaults(handler=command_report)
+    report.set_defaults(handler=lazy("baton.app.commands.reports", "command_report"))
 
     audit = commands.add_parser("audit", parents=[common], help="sample last month's handoffs")
     audit.add_argument("--sample", type=int, default=20)
     audit.add_argument("--seed", type=int, default=None)
     audit.add_argument("--since", default=None, type=moment, help="instead of last month: e.g. 30d")
-    audit.set_defaults(handler=command_audit)
+    audit.set_defaults(handler=lazy("baton.app.commands.reports", "command_audit"))
 
     mermaid = commands.add_parser("map", parents=[common], help="workflows and gates as Mermaid")
-    mermaid.set_defaults(handler=command_map)
+    mermaid.set_defaults(handler=lazy("baton.app.commands.reports", "command_map"))
 
     backfill = commands.add_parser("backfill", parents=[common],
                                    help="fill the transition log from history, no write-backs")
     backfill.add_argument("--since", default="90d", type=moment, help="how far back (default 90d)")
     backfill.add_argument("--wait-for-lock", action="store_true", help=wait_help)
-    backfill.set_defaults(handler=command_backfill)
+    backfill.set_defaults(handler=lazy("baton.app.commands.run", "command_backfill"))
 
     trial = commands.add_parser("preview", parents=[common],
                                 help="try a gate on current records and recorded transitions")
     trial.add_argument("gate")
     trial.add_argument("--since", default="30d", type=moment, help="how far back to replay (default 30d)")
-    trial.set_defaults(handler=command_preview)
+    trial.set_defaults(handler=lazy("baton.app.commands.explain", "command_preview"))
 
     reset = commands.add_parser("reset-state", parents=[common],
                                 help="move the state file aside (kept); the next run takes a new baseline")
-    reset.set_defaults(handler=command_reset_state)
+    reset.set_defaults(handler=lazy("baton.app.commands.state", "command_reset_state"))
 
     migrate = commands.add_parser("migrate-state", parents=[common],
                                   help="copy the SQLite state into an empty PostgreSQL database")
     migrate.add_argument("--to", required=True, metavar="postgresql://USER@HOST/DB",
                          help="the target database (password from BATON_STATE_PASSWORD)")
-    migrate.set_defaults(handler=command_migrate_state)
+    migrate.set_defaults(handler=lazy("baton.app.commands.state", "command_migrate_state"))
     return parser
 
 

@@ -44,8 +44,8 @@ class RateBudget:
             self._stamp = now
             self._tokens -= cost
             shortfall = -self._tokens
-        if shortfall > 0:
-            wait = shortfall / self.rate
-            self.waited_seconds += wait
+            wait = shortfall / self.rate if shortfall > 0 else 0.0
+            self.waited_seconds += wait  # under the lock: sources of a tool run concurrently
+        if wait > 0:
             log.info("api.budget_wait", tool=self.tool, wait_s=round(wait, 2))
             self._sleep(wait)

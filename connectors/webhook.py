@@ -8,13 +8,15 @@ ticket in the tool is the escalation of record; the chat post is a courtesy).
 from __future__ import annotations
 
 from collections.abc import Sequence
-
-import requests
+from typing import TYPE_CHECKING
 
 from baton.core.actions import Action, ActionResult
 from baton.core.errors import RateLimited, TransientError
 from baton.connectors.retry import RetryPolicy, parse_retry_after
 from baton.core.config import Secrets
+
+if TYPE_CHECKING:  # requests (16 MB with urllib3) loads at the first post: most runs send none
+    import requests
 
 
 class WebhookNotifier:
@@ -22,7 +24,7 @@ class WebhookNotifier:
                  session: requests.Session | None = None, timeout: float = 10.0) -> None:
         self._secrets = secrets
         self._retry = retry or RetryPolicy(attempts=3, max_elapsed=30)
-        self._session = session or requests.Session()
+        self._session = session
         self._timeout = timeout
         self.calls = 0
 
@@ -35,10 +37,16 @@ class WebhookNotifier:
         if not url:
             return ActionResult(action.key, False, error=f"{variable or 'webhook'} is not set")
 
+        import requests
+
+        if self._session is None:
+            self._session = requests.Session()
+        session = self._session
+
         def post() -> None:
             self.calls += 1
             try:
-                response = self._session.post(url, json={"text": action.text}, timeout=self._timeout)
+                response = session.post(url, json={"text": action.text}, timeout=self._timeout)
             except requests.RequestException as error:
                 raise TransientError(f"webhook {variable}: {type(error).__name__}") from None
             if response.status_code == 429:

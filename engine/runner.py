@@ -106,15 +106,26 @@ class Runner:
 
 
 class SourcePool:
-    """Runs cycles on one worker thread per tool, so a slow or rate-limited Asana project never
-    delays Salesforce or Sheets. Sources of one tool share a client and a rate budget, so they
-    take turns on their tool's thread; a source whose previous cycle is still running skips a tick."""
+    """Runs cycles on a few worker threads per tool, so a slow or rate-limited Asana project never
+    delays Salesforce or Sheets, nor another Asana project. Sources of one tool share a client and
+    its rate budget (Asana's is per token, Salesforce's per org, a thread-safe token bucket), so
+    concurrency multiplies requests in flight, never the request rate; each source keeps its own
+    state and call counter. A source whose previous cycle is still running skips a tick."""
 
-    def __init__(self, runner: Runner, tool_of: Mapping[str, str]) -> None:
+    # Threads per tool: enough that one or two stalled sources (a request waiting out its
+    # timeout) leave the others on time; few enough that the state database's pool
+    # (store.database: 5 + 5 overflow on PostgreSQL) is not queued on by three tools at once.
+    PER_TOOL = 3
+
+    def __init__(self, runner: Runner, tool_of: Mapping[str, str],
+                 per_tool: int | None = None) -> None:
         self._runner = runner
         self._tool_of = dict(tool_of)
-        self._workers = {tool: ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"baton-{tool}")
-                         for tool in set(tool_of.values())}
+        sources_of = Counter(self._tool_of.values())
+        self._workers = {
+            tool: ThreadPoolExecutor(max_workers=max(1, min(count, per_tool or self.PER_TOOL)),
+                                     thread_name_prefix=f"baton-{tool}")
+            for tool, count in sources_of.items()}
         self._inflight: dict[str, Future[CycleReport | None]] = {}
 
     def submit(self, source_id: str) -> None:

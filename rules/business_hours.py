@@ -18,7 +18,6 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import holidays as holiday_sets
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _MAX_DAYS = 3660  # a deadline ten years out is a configuration error, not a loop
@@ -77,12 +76,17 @@ class BusinessCalendar:
 @lru_cache(maxsize=64)
 def named_holidays(country: str, subdivision: str | None) -> Any:
     """The public holidays of a country (subdivision), every year on demand (`holidays`
-    expands a year the first time a date in it is asked for)."""
+    expands a year the first time a date in it is asked for). Imported here: 9 MB that a
+    deployment without a holiday calendar never loads."""
+    import holidays as holiday_sets
+
     return holiday_sets.country_holidays(country, subdiv=subdivision)
 
 
 def holiday_regions() -> dict[str, list[str]]:
     """Country codes the `holidays` package knows, each with its subdivision codes."""
+    import holidays as holiday_sets
+
     return {code: list(subdivisions)
             for code, subdivisions in holiday_sets.list_supported_countries().items()}
 

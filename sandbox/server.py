@@ -4,7 +4,8 @@ An emulator subclasses `Emulator`, registers routes with `@route(method, pattern
 state in memory behind `self.lock`. Faults are queued per route name by tests and benchmarks
 (`server.faults.add("query", status=429, headers={"Retry-After": "1"})`); `after=True` applies
 the request before answering with the fault (a write whose answer is lost); `body_contains=b"..."`
-serves a fault only to a request whose body holds those bytes (one write on a route reads share).
+serves a fault only to a request whose body holds those bytes (one write on a route reads share),
+`url_contains="..."` only to one whose path or query does (one project's reads among several).
 """
 from __future__ import annotations
 
@@ -57,6 +58,17 @@ class Fault:
     # served only to a request whose body holds these bytes (one write among reads on a shared
     # route, such as Asana's POST /batch); other requests pass it by
     body_contains: bytes | None = None
+    # served only to a request whose path or a query value holds this text (one project's GET
+    # /events among a workspace's projects, one spreadsheet's reads); others pass it by
+    url_contains: str | None = None
+
+    def matches(self, request: Request | None) -> bool:
+        if request is None:
+            return True
+        if self.body_contains is not None and self.body_contains not in request.body:
+            return False
+        return self.url_contains is None or self.url_contains in request.path or any(
+            self.url_contains in value for values in request.query.values() for value in values)
 
 
 class FaultPlan:
@@ -76,8 +88,7 @@ class FaultPlan:
             for name in (route_name, "*"):
                 queue = self._queued.get(name) or []
                 for index, fault in enumerate(queue):
-                    if (request is None or fault.body_contains is None
-                            or fault.body_contains in request.body):
+                    if fault.matches(request):
                         return queue.pop(index)
         return None
 

@@ -13,6 +13,7 @@ import http.client
 import json
 import socket
 import ssl
+import threading
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -69,8 +70,11 @@ class SheetsClient:
                               if len(line.strip()) >= 16 and not line.startswith("-----")]
         register_secrets(self._secret_texts)
         self._tokens: list[str] = []
-        http = httplib2.Http(ca_certs=settings.ca_bundle or None, timeout=settings.timeout_seconds)
-        authed = AuthorizedHttp(credentials, http=http)
+        self._settings = settings
+        # httplib2.Http is not thread-safe and sources of one tool run concurrently
+        # (engine.runner.SourcePool): each thread sends on its own connection (`_http`).
+        self._local = threading.local()
+        authed = self._http()
         self.sheets = build(
             "sheets", "v4", http=authed, static_discovery=True, cache_discovery=False,
             client_options={"api_endpoint": settings.sheets_endpoint},
@@ -106,13 +110,22 @@ class SheetsClient:
         transport = dataclasses.replace(transport, map_error=lambda _e, error: self._map_error(what, error))
 
         def once() -> dict[str, Any]:
-            reply = make_request().execute(num_retries=0)
+            reply = make_request().execute(http=self._http(), num_retries=0)
             self._remember_token()
             if not isinstance(reply, dict):  # googleapiclient hands back unparseable JSON as str
                 raise TransientError(f"{what}: malformed response body")
             return reply
 
         return transport.call(endpoint, once, counter=counter, write=write)
+
+    def _http(self) -> AuthorizedHttp:
+        """This thread's authorised connection (the credentials, and their token, are shared)."""
+        http = getattr(self._local, "http", None)
+        if http is None:
+            http = AuthorizedHttp(self._credentials, http=httplib2.Http(
+                ca_certs=self._settings.ca_bundle or None, timeout=self._settings.timeout_seconds))
+            self._local.http = http
+        return http
 
     def scrub(self, text: str) -> str:
         """`text` without the private key or an access token (servers may quote them back)."""
