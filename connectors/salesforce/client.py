@@ -36,6 +36,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from typing import Any, Protocol, TypeVar
 
 import requests
@@ -128,6 +129,7 @@ class SalesforceOrg:
         self._auth_lock = threading.Lock()
         self._usage: tuple[int, int] | None = None
         self._paused_until: datetime | None = None
+        self._seen = threading.local()  # per thread: the server time of its last answer
 
     # -- public
 
@@ -136,6 +138,11 @@ class SalesforceOrg:
 
     def instance_url(self, counter: Counter[str]) -> str:
         return f"https://{self._client(counter).sf_instance}"
+
+    def server_time(self) -> datetime | None:
+        """The server's clock at this thread's last answer (its `Date` header, whole seconds):
+        what the lookback window is anchored on. None: no answer yet, or no readable header."""
+        return getattr(self._seen, "server_time", None)
 
     def api_usage(self) -> tuple[int, int] | None:
         """(used, max) of the daily allocation, from the last Sforce-Limit-Info seen."""
@@ -222,8 +229,10 @@ class SalesforceOrg:
         raise QuotaExhausted(f"Salesforce API allocation: {why}; paused until "
                              f"{self._paused_until.isoformat()}", self._paused_until)
 
-    def _read_usage(self) -> None:
+    def _read_headers(self) -> None:
         response = self._session.last_response
+        self._seen.server_time = _http_date(response.headers.get("Date")
+                                            if response is not None else None)
         header = response.headers.get("Sforce-Limit-Info") if response is not None else None
         if header:
             usage = Salesforce.parse_api_usage(header).get("api-usage")
@@ -236,7 +245,7 @@ class SalesforceOrg:
         try:
             return fn(sf)
         finally:
-            self._read_usage()
+            self._read_headers()
 
     def _map_error(self, endpoint: str, error: BaseException) -> BaseException | None:
         """The error table: an SDK or requests exception → one of Baton's errors (None: not ours)."""
@@ -299,6 +308,17 @@ class SalesforceOrg:
             log.info("salesforce.authenticated", auth=self.settings.auth,
                      instance=self._sf.sf_instance)
             return self._sf
+
+
+def _http_date(text: str | None) -> datetime | None:
+    """An HTTP `Date` header (RFC 9110 IMF-fixdate) as an aware UTC datetime; None if unreadable."""
+    if not text:
+        return None
+    try:
+        moment = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return moment.astimezone(UTC) if moment.tzinfo is not None else None
 
 
 def _query_more(url: str, headers: dict[str, str]) -> Callable[[Salesforce], Any]:

@@ -201,6 +201,11 @@ class Org(Emulator, Catalog):
     def _now(self) -> datetime:
         return self.clock().astimezone(UTC).replace(microsecond=0)
 
+    def server_time(self) -> datetime:
+        """The org's clock in every answer's `Date` header, as a real Salesforce instance sends
+        its own time (what lets a client anchor its lookback on the server's clock)."""
+        return self._now()
+
     def _default_user(self) -> str:
         return getattr(self, "integration_user_id", "")
 
