@@ -41,10 +41,11 @@ CACHE = Path(os.environ.get("BATON_BENCH_CACHE", Path.home() / ".cache" / "baton
 class Sandboxes:
     """The `benchmarks.serve` child: start, ask for call counts, burst, stop."""
 
-    def __init__(self, workdir: Path, leads: int, tasks: int, rows: int) -> None:
+    def __init__(self, workdir: Path, leads: int, tasks: int, rows: int,
+                 extra: tuple[str, ...] = ()) -> None:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "benchmarks.serve", "--workdir", str(workdir / "sandbox"),
-             "--leads", str(leads), "--tasks", str(tasks), "--rows", str(rows)],
+             "--leads", str(leads), "--tasks", str(tasks), "--rows", str(rows), *extra],
             cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
             env={**os.environ, "PYTHONPATH": str(ROOT)})
         self.setup: dict[str, Any] = json.loads(self._line())

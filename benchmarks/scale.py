@@ -50,7 +50,8 @@ SOURCES: list[dict[str, Any]] = [
 TOOL_SETTINGS = {"asana": {"requests_per_minute": 1500}, "sheets": {"requests_per_minute": 300}}
 
 
-def seed(box: Sandbox, leads: int, tasks: int, rows: int) -> None:
+def seed(box: Sandbox, leads: int, tasks: int, rows: int, *, leads_loaded_now: bool = False
+         ) -> None:
     """The people the demo gates write to, and the scale data. `box` is built with seed=False."""
     sf = box.salesforce
     create = sf.create_record
@@ -62,14 +63,15 @@ def seed(box: Sandbox, leads: int, tasks: int, rows: int) -> None:
     queue = create("Group", {"Name": "Data Remediation", "DeveloperName": "Data_Remediation",
                              "Type": "Queue"})
     create("GroupMember", {"GroupId": queue, "UserOrGroupId": lena})
-    salesforce_seed.seed_scale(sf, leads)
+    salesforce_seed.seed_scale(sf, leads, loaded_now=leads_loaded_now)
     asana_seed.seed_scale(box.asana, tasks)
     sheets_seed.seed_scale(box.sheets, rows)
 
 
-def make_sandbox(workdir: Path, leads: int, tasks: int, rows: int, **kwargs: Any) -> Sandbox:
+def make_sandbox(workdir: Path, leads: int, tasks: int, rows: int, *,
+                 leads_loaded_now: bool = False, **kwargs: Any) -> Sandbox:
     box = Sandbox(workdir, seed=False, **kwargs)
-    seed(box, leads, tasks, rows)
+    seed(box, leads, tasks, rows, leads_loaded_now=leads_loaded_now)
     return box
 
 

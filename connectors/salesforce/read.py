@@ -149,10 +149,13 @@ class SalesforceReader:
         return changes
 
     def _read_window(self, since: datetime) -> _History:
-        tracked = self._tracked()
+        """Status and Owner rows of every record since `since`. Not the other fields' rows: a
+        data-cleanup job that rewrote a tracked field on 50,000 leads would make them 50,000
+        rows; `field_history` reads those by id for the few records that passed a status by."""
+        owner = {"owner": "OwnerId"}
         query = soql.history_window_query(self.source.object, self.source.status_field, since,
-                                          [soql.history_field(name) for name in tracked.values()])
-        changes, fields = self._read_rows([query], tracked)
+                                          [soql.history_field("OwnerId")])
+        changes, fields = self._read_rows([query], owner)
         return _History(since, dict(changes), dict(fields))
 
     def status_history(self, record_ids: Sequence[str], since: datetime | None, *,
@@ -175,21 +178,18 @@ class SalesforceReader:
 
     def field_history(self, record_ids: Sequence[str],
                       since: datetime) -> Mapping[str, Sequence[FieldChange]]:
-        """Changes of the configured fields at or after `since`, oldest first, from the rows the
-        last `status_history` read (a record it did not read costs one query per 300 ids)."""
+        """Changes of the configured fields at or after `since`, oldest first, from the rows
+        the poll's history reads by id fetched (a record they did not cover, such as one served
+        by the window read, costs one query per 300 ids)."""
         if not self._tracked():
             return {}
         wanted = list(dict.fromkeys(record_ids))
-        window = self._window_history if (self._window_history is not None
-                                          and self._window_history.since <= since) else None
-        missing = [record_id for record_id in wanted if window is None and (
-            record_id not in self._fields or not _covers(self._fields[record_id][0], since))]
+        missing = [record_id for record_id in wanted if record_id not in self._fields
+                   or not _covers(self._fields[record_id][0], since)]
         if missing:
             _, fields = self._read_history(missing, since, True)
             self._fields.update({record_id: (since, fields.get(record_id, []))
                                  for record_id in missing})
-        if window is not None:
-            return {record_id: window.field_changes(record_id, since) for record_id in wanted}
         return {record_id: [c for c in self._fields[record_id][1] if c.at >= since]
                 for record_id in wanted}
 
