@@ -179,10 +179,12 @@ class SalesforceOrg:
                                     before=before)
 
     def query_pages(self, soql: str, *, counter: Counter[str], page_size: int = 2000,
-                    include_deleted: bool = False) -> Iterator[list[dict[str, Any]]]:
-        """Pages of a SOQL query, one call each, following nextRecordsUrl lazily (bounded)."""
+                    include_deleted: bool = False,
+                    pages: Pages | None = None) -> Iterator[list[dict[str, Any]]]:
+        """Pages of a SOQL query, one call each, following nextRecordsUrl lazily (bounded);
+        `pages` (given by the caller) tells the query's totalSize once its first page is out."""
         headers = {"Sforce-Query-Options": f"batchSize={page_size}"}
-        pages = Pages()
+        pages = pages or Pages()
         result = self.call("query", lambda sf: sf.query(soql, include_deleted=include_deleted,
                                                         headers=headers), counter=counter)
         while True:

@@ -16,7 +16,7 @@ import structlog
 
 from baton.connectors.salesforce import soql
 from baton.connectors.salesforce.client import SalesforceOrg
-from baton.connectors.salesforce.paging import PagingError
+from baton.connectors.salesforce.paging import Pages, PagingError
 from baton.core.config import SalesforceSource
 from baton.core.errors import PayloadError, TransientError
 from baton.core.records import (
@@ -45,7 +45,7 @@ class SalesforceReader:
         # records needed it, the history of every record since that bound (read once).
         self._window: datetime | None = None
         self._window_history: _History | None = None
-        self._id_reads = 0
+        self._poll_rows = 0  # the poll's totalSize: how many records it may ask history for
 
     def fetch_changes(self, cursor: str | None, now: datetime) -> ChangeBatch:
         """Records with SystemModstamp in (cursor - lookback, now], oldest first, all at once
@@ -85,11 +85,13 @@ class SalesforceReader:
         newest = previous
         server: datetime | None = None
         read = 0
+        paging = Pages()
         try:
             for raw_page in self.org.query_pages(query, page_size=self.org.settings.page_size,
-                                                 counter=self._calls):
+                                                 counter=self._calls, pages=paging):
                 if server is None:  # the first answer: the query's snapshot
                     server = self.org.server_time()
+                    self._poll_rows = paging.total or 0
                 page = [self.to_record(raw, read + number)
                         for number, raw in enumerate(raw_page, 1)]
                 for record in page:
@@ -116,7 +118,7 @@ class SalesforceReader:
     def _start_window(self, lower: datetime | None) -> None:
         self._window = lower
         self._window_history = None
-        self._id_reads = 0
+        self._poll_rows = 0
         self._fields = {}
 
     def cycle_history(self, record_ids: Sequence[str], since: datetime | None
@@ -125,9 +127,10 @@ class SalesforceReader:
 
         A change before the poll's window is already in the state the engine knows (the window
         reaches `lookback` behind the server's time at the last poll), so no read starts earlier.
-        The first page needing more than a few hundred records, or a second page needing any,
-        reads the window's history of every record once (one query by CreatedDate, paged); every
-        later page is served from it. Without a poll under way: `status_history`.
+        A poll of more rows than three id lists hold reads the window's history of every record
+        once, at the first page that needs history (one query by CreatedDate, paged), and serves
+        every page from it; a smaller poll (one page) reads by id. Without a poll under way:
+        `status_history`.
         """
         window = self._window
         if window is None:
@@ -135,13 +138,12 @@ class SalesforceReader:
         if not record_ids:
             return {}
         since = window if since is None or since < window else since
-        if self._window_history is None and (
-                self._id_reads or len(record_ids) > 3 * soql.IDS_PER_QUERY):
+        if self._window_history is None and max(self._poll_rows, len(record_ids)) > (
+                3 * soql.IDS_PER_QUERY):
             self._window_history = self._read_window(window)
         if self._window_history is not None:
             return {record_id: found for record_id in record_ids
                     if (found := self._window_history.status(record_id, since))}
-        self._id_reads += 1
         changes, fields = self._read_history(record_ids, since, True)
         if self._tracked():
             self._fields.update({record_id: (since, fields.get(record_id, []))
