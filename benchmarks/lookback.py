@@ -1,6 +1,6 @@
 """Salesforce at the edges of the lookback window: after a bulk load, after a mass update.
 
-    python -m benchmarks.lookback [--leads 50000] [--interval 60] [--max-cycles 8]
+    python -m benchmarks.lookback [--leads 50000] [--interval 60] [--max-cycles 8] [--no-peer]
 
 The sandbox runs in `benchmarks.serve` (real-time clock, advanced on purpose); every cycle is a
 fresh `benchmarks.baton_side` process with all three tools configured (only the Salesforce
@@ -15,7 +15,8 @@ bulk-loaded at one instant just before the first cycle. Scenarios, on one state:
                               lead changed, then cycles `--interval` apart until idle
 
 Calls are the emulator's (query pages by sObject: Lead and LeadHistory); nothing may be written
-back. A Markdown table goes to stdout, the raw figures to <workdir>/lookback.json.
+back. tap-salesforce (installed as `benchmarks.run` does) reads the same org: its initial sync and
+idle run before the mass update, three runs after it (its "lead pages" count every query call). A Markdown table goes to stdout, the raw figures to <workdir>/lookback.json.
 """
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.measure import run_measured
-from benchmarks.run import Sandboxes, machine
+from benchmarks.run import CACHE, Sandboxes, machine
 from benchmarks.scale import ROOT
 
 SOURCE = "salesforce:leads"
@@ -63,6 +64,19 @@ def cycle(box: Sandboxes, workdir: Path, state: Path, scenario: str,
             "peak_rss_mb": measured.peak_rss_mb}
 
 
+def _tap_row(raw: dict[str, Any]) -> dict[str, Any]:
+    calls = raw["calls"]
+    return {"scenario": raw["scenario"], "calls": sum(n for r, n in calls.items() if r != "token"),
+            "lead_pages": calls.get("query", 0) + calls.get("queryAll", 0)
+            + calls.get("query_more", 0), "history_pages": 0, "records": raw["records"],
+            "written": 0, "cpu_s": raw["cpu_s"], "cycle_cpu_s": None,
+            "peak_rss_mb": raw["peak_rss_mb"]}
+
+
+def _blank(value: float | None) -> str:
+    return "–" if value is None else f"{value:.2f}"
+
+
 def table(rows: list[dict[str, Any]]) -> str:
     lines = ["| Scenario | API calls | Lead pages | LeadHistory pages | Records read | "
              "Written | CPU s (process) | CPU s (cycle) | Peak RSS MB |",
@@ -70,7 +84,7 @@ def table(rows: list[dict[str, Any]]) -> str:
     for r in rows:
         lines.append(f"| {r['scenario']} | {r['calls']} | {r['lead_pages']} | "
                      f"{r['history_pages']} | {r['records']} | {r['written']} | "
-                     f"{r['cpu_s']:.2f} | {r['cycle_cpu_s']:.2f} | {r['peak_rss_mb']:.0f} |")
+                     f"{r['cpu_s']:.2f} | {_blank(r['cycle_cpu_s'])} | {r['peak_rss_mb']:.0f} |")
     return "\n".join(lines)
 
 
@@ -81,13 +95,19 @@ def main(argv: list[str] | None = None) -> int:
                         help="seconds the sandbox clock moves between two cycles")
     parser.add_argument("--max-cycles", type=int, default=8,
                         help="cycles after the baseline and after the mass update, at most")
+    parser.add_argument("--no-peer", action="store_true", help="without tap-salesforce")
     parser.add_argument("--workdir", type=Path, default=None)
     args = parser.parse_args(argv)
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="baton-lookback-"))
     workdir.mkdir(parents=True, exist_ok=True)
+    peers: list[Any] = []
+    if not args.no_peer:
+        from benchmarks import peers as peer_module
+
+        peers = peer_module.prepare(["salesforce"], CACHE / "peers", workdir)
     print(f"seeding {args.leads} leads, all stamped now ...", file=sys.stderr)
     box = Sandboxes(workdir, args.leads, 10, 10, extra=("--leads-loaded-now",))
-    state, rows = workdir / "state.db", []
+    state, rows, tap_rows = workdir / "state.db", [], []
     offset = 0.0
 
     def run(scenario: str) -> dict[str, Any]:
@@ -109,17 +129,30 @@ def main(argv: list[str] | None = None) -> int:
         run("baseline (50,000 leads loaded at one instant)"
             if args.leads == 50_000 else f"baseline ({args.leads} leads loaded at one instant)")
         until_idle("lookback after the bulk load")
+        for peer in peers:  # its initial sync and idle run, before the mass update
+            tap_rows += [_tap_row(r) for r in peer.initial_and_idle(box)]
         changed = box.ask("mass_update", sobject="Lead", changes={"LeadSource": "Website"})
         print(f"mass update: {changed}", file=sys.stderr)
+        for peer in peers:  # the runs after it, each from the state the previous one emitted
+            for n in range(1, 4):
+                for raw in peer.after_burst(box):
+                    raw["scenario"] = f"after the mass update, run {n}"
+                    tap_rows.append(_tap_row(raw))
+        box.take_calls()
         run("mass update: LeadSource on every lead, cycle 0")
         until_idle("mass update")
     finally:
         box.stop()
     (workdir / "lookback.json").write_text(json.dumps(
-        {"rows": rows, "machine": machine(), "args": vars(args)}, default=str, indent=1))
+        {"rows": rows, "tap": tap_rows, "machine": machine(), "args": vars(args)}, default=str,
+        indent=1))
     print(f"## Salesforce lookback ({args.leads} leads, cycles {args.interval:.0f} s apart by "
           "the server's clock; all three tools configured)\n")
     print(table(rows))
+    if tap_rows:
+        print("\ntap-salesforce on the same org (incremental on SystemModstamp, its own "
+              "bookmark):\n")
+        print(table(tap_rows))
     print(f"\nMachine: {machine()}. Raw: {workdir / 'lookback.json'}")
     if args.workdir is None:
         shutil.rmtree(workdir / "sandbox", ignore_errors=True)

@@ -94,6 +94,7 @@ class SalesforceReader:
                     self._poll_rows = paging.total or 0
                 page = [self.to_record(raw, read + number)
                         for number, raw in enumerate(raw_page, 1)]
+                raw_page.clear()  # the answer's rows are Records now: not held while they are used
                 for record in page:
                     if newest is None or record.modified_at > newest:
                         newest = record.modified_at
