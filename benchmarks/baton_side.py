@@ -63,10 +63,8 @@ def run_sources(scenario: str, setup: dict[str, Any], state: Path,
     from baton.app.runtime import open_runtime
 
     wall, cpu = time.perf_counter(), time.process_time()
-    config = bench_config(setup["overrides"], state)
-    if only and not all_configured:  # a process per source: only its tool's SDK is imported,
-        # as in a one-tool deployment
-        config = config.model_copy(update={"source": [s for s in config.source if s.id in only]})
+    # a process per source: only its tool's SDK is imported, as in a one-tool deployment
+    config = bench_config(setup["overrides"], state, None if all_configured else only)
     runtime = open_runtime(config, bench_secrets(setup["env"]))
     runner = runtime.runner(clock=lambda: datetime.now(UTC) + timedelta(seconds=offset))
     opened = {"wall": time.perf_counter() - wall, "cpu": time.process_time() - cpu}

@@ -16,7 +16,8 @@ bulk-loaded at one instant just before the first cycle. Scenarios, on one state:
 
 Calls are the emulator's (query pages by sObject: Lead and LeadHistory); nothing may be written
 back. tap-salesforce (installed as `benchmarks.run` does) reads the same org: its initial sync and
-idle run before the mass update, three runs after it (its "lead pages" count every query call). A Markdown table goes to stdout, the raw figures to <workdir>/lookback.json.
+idle run before the mass update, three runs after Baton's (its "lead pages" count every query
+call). A Markdown table goes to stdout, the raw figures to <workdir>/lookback.json.
 """
 from __future__ import annotations
 
@@ -133,14 +134,13 @@ def main(argv: list[str] | None = None) -> int:
             tap_rows += [_tap_row(r) for r in peer.initial_and_idle(box)]
         changed = box.ask("mass_update", sobject="Lead", changes={"LeadSource": "Website"})
         print(f"mass update: {changed}", file=sys.stderr)
+        run("mass update: LeadSource on every lead, cycle 0")
+        until_idle("mass update")
         for peer in peers:  # the runs after it, each from the state the previous one emitted
             for n in range(1, 4):
                 for raw in peer.after_burst(box):
                     raw["scenario"] = f"after the mass update, run {n}"
                     tap_rows.append(_tap_row(raw))
-        box.take_calls()
-        run("mass update: LeadSource on every lead, cycle 0")
-        until_idle("mass update")
     finally:
         box.stop()
     (workdir / "lookback.json").write_text(json.dumps(

@@ -21,7 +21,7 @@ value that fails the gate:
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -30,8 +30,14 @@ from baton.sandbox import asana_seed, salesforce_seed, sheets_seed
 from baton.sandbox.environment import Sandbox
 
 ROOT = Path(__file__).resolve().parent.parent
-RULES = [ROOT / "rules" / "demo" / "taxonomy.toml", ROOT / "rules" / "demo" / "salesforce-leads.toml",
-         ROOT / "rules" / "demo" / "sla.toml", ROOT / "benchmarks" / "rules" / "scale.toml"]
+BENCH_RULES = ROOT / "benchmarks" / "rules"
+# (rule file, the source its gates and SLAs are for; None: for none, such as taxonomies)
+RULES = [(ROOT / "rules" / "demo" / "taxonomy.toml", None),
+         (ROOT / "rules" / "demo" / "salesforce-leads.toml", "salesforce:leads"),
+         (ROOT / "rules" / "demo" / "sla.toml", "salesforce:leads"),
+         (BENCH_RULES / "scale-utm.toml", None),
+         (BENCH_RULES / "scale-asana.toml", "asana:scale"),
+         (BENCH_RULES / "scale-sheets.toml", "sheets:scale")]
 
 SOURCES: list[dict[str, Any]] = [
     {"id": "salesforce:leads", "tool": "salesforce", "object": "Lead", "status_field": "Status",
@@ -75,16 +81,21 @@ def make_sandbox(workdir: Path, leads: int, tasks: int, rows: int, *,
     return box
 
 
-def bench_config(overrides: Mapping[str, Mapping[str, Any]], state: Path) -> Config:
-    """config.toml with the scale sources and the benchmark's rules, pointed at a sandbox."""
+def bench_config(overrides: Mapping[str, Mapping[str, Any]], state: Path,
+                 only: Collection[str] | None = None) -> Config:
+    """config.toml with the scale sources and the benchmark's rules, pointed at a sandbox;
+    `only`: just these sources, and the rule files for them (Baton refuses a gate whose source
+    is not configured)."""
     base = load_config(ROOT / "config.toml")
     tools = {tool: getattr(base, tool).model_copy(update={**TOOL_SETTINGS.get(tool, {}), **values})
              for tool, values in overrides.items()}
+    sources = [s for s in SOURCES if only is None or s["id"] in only]
+    rules = [str(p) for p, source in RULES if source is None or only is None or source in only]
     baton = base.baton.model_copy(update={"state": str(state), "secrets_file": "",
-                                          "rules": [str(p) for p in RULES]})
+                                          "rules": rules})
     return Config.model_validate({**base.model_dump(exclude={"baton", "source", *tools}),
                                   **{t: s.model_dump() for t, s in tools.items()},
-                                  "baton": baton.model_dump(), "source": SOURCES, "path": base.path})
+                                  "baton": baton.model_dump(), "source": sources, "path": base.path})
 
 
 def bench_secrets(env: Mapping[str, str]) -> Secrets:
