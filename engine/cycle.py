@@ -7,7 +7,8 @@ Exactly-once rests on the order of durable steps:
 3. a pending row with attempts > 0 may have reached the tool before a crash: the connector is
    asked to find it by its idempotency marker before anything is written again.
 A crash before (1) re-polls the same changes from the old cursor; the transition keys are stable,
-so the replay plans the same ledger keys.
+so the replay plans the same ledger keys. A poll streams page by page: a record whose status did
+not move is stored with its page, before (1); replayed, it is an unchanged version and dropped.
 """
 from __future__ import annotations
 

@@ -115,3 +115,21 @@ def test_a_page_that_fails_keeps_the_pages_before_it_and_not_the_cursor(
     assert report.records_seen == 600 and queried["Lead"] == 3  # read again from the old cursor
     assert cleaned() == 600
     assert runtime.store.source_state(LEADS).cursor > cursor
+
+
+def test_a_poll_streams_in_pages_and_its_cursor_is_known_only_at_the_end(
+        make_sandbox, runtime_on, demo_config):
+    box = make_sandbox("salesforce")
+    seed_scale(box.salesforce, 560)
+    runtime, runner = runtime_on(box, _small_pages(demo_config))
+    runner.run_source(LEADS)
+    cursor = runtime.store.source_state(LEADS).cursor
+    box.salesforce.mass_update("Lead", {"Company": "Cleaned Inc"})
+    box.clock.advance(30)
+    stream = runtime.connectors[LEADS].stream_changes(cursor, box.clock())
+    sizes = []
+    for page in stream:
+        sizes.append(len(page))
+        assert stream.cursor is None and not stream.complete  # moves only after the last page
+    assert sizes == [200, 200, 200]
+    assert stream.complete and stream.cursor == box.clock().strftime("%Y-%m-%dT%H:%M:%S.000+0000")
