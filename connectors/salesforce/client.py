@@ -26,6 +26,9 @@ maximum, the org raises QuotaExhausted with `resume_at` = now + QUOTA_PAUSE and 
 until then. The call that crosses the line completes normally (its result is never thrown away);
 the next one is refused. When the pause ends one call goes through and refreshes the reading.
 
+The server's clock: every answer's `Date` header is kept per thread (`server_time`); a poll
+anchors its lookback window on it, so the window moves with the server's time at no extra call.
+
 Secrets (client secret, private key, tokens) are never logged nor put in exception messages;
 texts that come back from Salesforce are scrubbed of them before use.
 """
