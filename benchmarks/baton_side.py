@@ -36,6 +36,10 @@ def main() -> int:
                         help="only these source ids (default: every source)")
     parser.add_argument("--records", type=int, default=20_000)
     parser.add_argument("--log", type=Path, default=None)
+    parser.add_argument("--clock-offset", type=float, default=0.0,
+                        help="seconds Baton's clock runs ahead (the sandbox clock was advanced)")
+    parser.add_argument("--all-configured", action="store_true",
+                        help="keep every tool's sources configured, run only --source")
     args = parser.parse_args()
     stream = open(args.log, "a") if args.log else sys.stderr  # noqa: SIM115
     logs.configure("json", logging.INFO, stream=stream)
@@ -45,25 +49,24 @@ def main() -> int:
         result: dict[str, Any] = {"gates": run_gates(args.records)}
     else:
         result = run_sources(args.scenario, json.loads(args.setup.read_text()), args.state,
-                             args.source)
+                             args.source, offset=args.clock_offset,
+                             all_configured=args.all_configured)
     result["maxrss_kb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     args.out.write_text(json.dumps(result, default=str, indent=1))
     return 0
 
 
 def run_sources(scenario: str, setup: dict[str, Any], state: Path,
-                only: list[str] | None) -> dict[str, Any]:
+                only: list[str] | None, *, offset: float = 0.0,
+                all_configured: bool = False) -> dict[str, Any]:
     from benchmarks.scale import bench_config, bench_secrets
     from baton.app.runtime import open_runtime
 
     wall, cpu = time.perf_counter(), time.process_time()
-    config = bench_config(setup["overrides"], state)
-    if only:  # a process per source: only its tool's SDK is imported, as in a one-tool deployment
-        config = config.model_copy(update={"source": [s for s in config.source if s.id in only]})
-        folder = state.parent / f"rules-{state.stem}-{'-'.join(sorted(only)).replace(':', '_')}"
-        config = _rules_for(config, set(only), folder)
+    # a process per source: only its tool's SDK is imported, as in a one-tool deployment
+    config = bench_config(setup["overrides"], state, None if all_configured else only)
     runtime = open_runtime(config, bench_secrets(setup["env"]))
-    runner = runtime.runner()
+    runner = runtime.runner(clock=lambda: datetime.now(UTC) + timedelta(seconds=offset))
     opened = {"wall": time.perf_counter() - wall, "cpu": time.process_time() - cpu}
     sources: dict[str, Any] = {}
     for source_id in only or list(runtime.connectors):
@@ -83,34 +86,6 @@ def run_sources(scenario: str, setup: dict[str, Any], state: Path,
         entry["baton_calls"] = dict(runtime.connectors[source_id].api_calls())
         sources[source_id] = entry
     return {"open": opened, "sources": sources}
-
-
-def _rules_for(config: Any, running: set[str], folder: Path) -> Any:
-    """The rule files without the gates and SLAs of sources this process does not run (`baton
-    run` refuses rules for a source that is not configured, and an empty rule file); a file
-    that needs no cut is kept as it is."""
-    import tomllib
-
-    import tomli_w
-
-    files = []
-    for index, name in enumerate(config.baton.rules):
-        path = Path(name)
-        tables = tomllib.loads(path.read_text(encoding="utf-8"))
-        kept = {kind: [t for t in tables.get(kind, []) if t.get("source") in running]
-                for kind in ("gate", "sla") if kind in tables}
-        if all(len(kept[k]) == len(tables[k]) for k in kept):
-            files.append(name)
-            continue
-        rest = {**{k: v for k, v in tables.items() if k not in kept},
-                **{k: v for k, v in kept.items() if v}}
-        if not rest:
-            continue  # all of it for other sources: an empty rule file is refused too
-        folder.mkdir(parents=True, exist_ok=True)
-        cut = folder / f"{index}-{path.name}"
-        cut.write_text(tomli_w.dumps(rest), encoding="utf-8")
-        files.append(str(cut))
-    return config.model_copy(update={"baton": config.baton.model_copy(update={"rules": files})})
 
 
 if __name__ == "__main__":

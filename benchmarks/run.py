@@ -1,6 +1,7 @@
 """Baton at scale, side by side with the Singer taps. One command:
 
     python -m benchmarks.run [--leads 50000 --tasks 5000 --rows 2000 --burst 1000 --no-peers]
+                             [--tools salesforce,asana,sheets]
 
 1. `benchmarks.serve` starts the three emulators, seeded at scale, in a process of their own.
 2. Every Baton scenario runs in a fresh `benchmarks.baton_side` process per source; its CPU
@@ -41,10 +42,11 @@ CACHE = Path(os.environ.get("BATON_BENCH_CACHE", Path.home() / ".cache" / "baton
 class Sandboxes:
     """The `benchmarks.serve` child: start, ask for call counts, burst, stop."""
 
-    def __init__(self, workdir: Path, leads: int, tasks: int, rows: int) -> None:
+    def __init__(self, workdir: Path, leads: int, tasks: int, rows: int,
+                 extra: tuple[str, ...] = ()) -> None:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "benchmarks.serve", "--workdir", str(workdir / "sandbox"),
-             "--leads", str(leads), "--tasks", str(tasks), "--rows", str(rows)],
+             "--leads", str(leads), "--tasks", str(tasks), "--rows", str(rows), *extra],
             cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
             env={**os.environ, "PYTHONPATH": str(ROOT)})
         self.setup: dict[str, Any] = json.loads(self._line())
@@ -167,8 +169,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-peers", action="store_true", help="Baton only, no Singer taps")
     parser.add_argument("--peers", default="salesforce,asana,sheets",
                         help="which taps to run (comma-separated tools)")
+    parser.add_argument("--tools", default=",".join(SOURCES),
+                        help="which of Baton's sources to run (comma-separated tools)")
     parser.add_argument("--workdir", type=Path, default=None)
     args = parser.parse_args(argv)
+    tools = [t for t in SOURCES if t in args.tools.split(",")]
     started = time.perf_counter()
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="baton-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
@@ -183,21 +188,21 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[dict[str, Any]] = []
     try:
         state_a, state_b = workdir / "state-a.db", workdir / "state-b.db"
-        for tool in SOURCES:
+        for tool in tools:
             rows.append(baton(box, workdir, "baseline", tool, state_a, "baseline"))
-        for tool in SOURCES:
+        for tool in tools:
             rows.append(baton(box, workdir, "baseline+backfill", tool, state_b, "backfill"))
-        for tool in SOURCES:
+        for tool in tools:
             rows.append(baton(box, workdir, "idle", tool, state_a, "idle"))
         for peer in peers:
             rows += peer.initial_and_idle(box)
         size = [args.burst, round(args.burst * args.fail_share)]
-        done = box.ask("burst", sizes={tool: size for tool in SOURCES})
+        done = box.ask("burst", sizes={tool: size for tool in tools})
         print(f"burst: {done}", file=sys.stderr)
         box.take_calls()
         for peer in peers:
             rows += peer.after_burst(box)
-        for tool in SOURCES:
+        for tool in tools:
             rows.append(baton(box, workdir, "burst", tool, state_a, "burst"))
         gate_results = gates(workdir)
     finally:

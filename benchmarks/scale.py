@@ -21,7 +21,7 @@ value that fails the gate:
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -30,8 +30,14 @@ from baton.sandbox import asana_seed, salesforce_seed, sheets_seed
 from baton.sandbox.environment import Sandbox
 
 ROOT = Path(__file__).resolve().parent.parent
-RULES = [ROOT / "rules" / "demo" / "taxonomy.toml", ROOT / "rules" / "demo" / "salesforce-leads.toml",
-         ROOT / "rules" / "demo" / "sla.toml", ROOT / "benchmarks" / "rules" / "scale.toml"]
+BENCH_RULES = ROOT / "benchmarks" / "rules"
+# (rule file, the source its gates and SLAs are for; None: for none, such as taxonomies)
+RULES = [(ROOT / "rules" / "demo" / "taxonomy.toml", None),
+         (ROOT / "rules" / "demo" / "salesforce-leads.toml", "salesforce:leads"),
+         (ROOT / "rules" / "demo" / "sla.toml", "salesforce:leads"),
+         (BENCH_RULES / "scale-utm.toml", None),
+         (BENCH_RULES / "scale-asana.toml", "asana:scale"),
+         (BENCH_RULES / "scale-sheets.toml", "sheets:scale")]
 
 SOURCES: list[dict[str, Any]] = [
     {"id": "salesforce:leads", "tool": "salesforce", "object": "Lead", "status_field": "Status",
@@ -50,7 +56,8 @@ SOURCES: list[dict[str, Any]] = [
 TOOL_SETTINGS = {"asana": {"requests_per_minute": 1500}, "sheets": {"requests_per_minute": 300}}
 
 
-def seed(box: Sandbox, leads: int, tasks: int, rows: int) -> None:
+def seed(box: Sandbox, leads: int, tasks: int, rows: int, *, leads_loaded_now: bool = False
+         ) -> None:
     """The people the demo gates write to, and the scale data. `box` is built with seed=False."""
     sf = box.salesforce
     create = sf.create_record
@@ -62,27 +69,33 @@ def seed(box: Sandbox, leads: int, tasks: int, rows: int) -> None:
     queue = create("Group", {"Name": "Data Remediation", "DeveloperName": "Data_Remediation",
                              "Type": "Queue"})
     create("GroupMember", {"GroupId": queue, "UserOrGroupId": lena})
-    salesforce_seed.seed_scale(sf, leads)
+    salesforce_seed.seed_scale(sf, leads, loaded_now=leads_loaded_now)
     asana_seed.seed_scale(box.asana, tasks)
     sheets_seed.seed_scale(box.sheets, rows)
 
 
-def make_sandbox(workdir: Path, leads: int, tasks: int, rows: int, **kwargs: Any) -> Sandbox:
+def make_sandbox(workdir: Path, leads: int, tasks: int, rows: int, *,
+                 leads_loaded_now: bool = False, **kwargs: Any) -> Sandbox:
     box = Sandbox(workdir, seed=False, **kwargs)
-    seed(box, leads, tasks, rows)
+    seed(box, leads, tasks, rows, leads_loaded_now=leads_loaded_now)
     return box
 
 
-def bench_config(overrides: Mapping[str, Mapping[str, Any]], state: Path) -> Config:
-    """config.toml with the scale sources and the benchmark's rules, pointed at a sandbox."""
+def bench_config(overrides: Mapping[str, Mapping[str, Any]], state: Path,
+                 only: Collection[str] | None = None) -> Config:
+    """config.toml with the scale sources and the benchmark's rules, pointed at a sandbox;
+    `only`: just these sources, and the rule files for them (Baton refuses a gate whose source
+    is not configured)."""
     base = load_config(ROOT / "config.toml")
     tools = {tool: getattr(base, tool).model_copy(update={**TOOL_SETTINGS.get(tool, {}), **values})
              for tool, values in overrides.items()}
+    sources = [s for s in SOURCES if only is None or s["id"] in only]
+    rules = [str(p) for p, source in RULES if source is None or only is None or source in only]
     baton = base.baton.model_copy(update={"state": str(state), "secrets_file": "",
-                                          "rules": [str(p) for p in RULES]})
+                                          "rules": rules})
     return Config.model_validate({**base.model_dump(exclude={"baton", "source", *tools}),
                                   **{t: s.model_dump() for t, s in tools.items()},
-                                  "baton": baton.model_dump(), "source": SOURCES, "path": base.path})
+                                  "baton": baton.model_dump(), "source": sources, "path": base.path})
 
 
 def bench_secrets(env: Mapping[str, str]) -> Secrets:

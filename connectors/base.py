@@ -8,12 +8,12 @@ calls per source.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Generator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import ClassVar
 
 from baton.core.actions import Action, ActionResult, Capabilities
-from baton.core.records import ChangeBatch, FieldChange, PageStream, Record, StatusChange
+from baton.core.records import ChangeBatch, FieldChange, PageStream, StatusChange
 
 
 class Connector(ABC):
@@ -53,13 +53,12 @@ class Connector(ABC):
 
     def stream_baseline(self, now: datetime) -> PageStream:
         """The first sight of the source, page by page; by default one `fetch_changes(None)`."""
+        return PageStream.of(lambda: self.fetch_changes(None, now))
 
-        def pages() -> Generator[Sequence[Record], None, tuple[str | None, bool]]:
-            batch = self.fetch_changes(None, now)
-            yield batch.records
-            return batch.cursor, batch.complete
-
-        return PageStream(pages())
+    def stream_changes(self, cursor: str | None, now: datetime) -> PageStream:
+        """`fetch_changes` page by page, so the engine holds one page at a time; by default one
+        page. History asked while the stream runs is for the page just read."""
+        return PageStream.of(lambda: self.fetch_changes(cursor, now))
 
     def field_history(self, record_ids: Sequence[str],
                       since: datetime) -> Mapping[str, Sequence[FieldChange]]:

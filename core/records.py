@@ -7,7 +7,7 @@ values.
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -80,18 +80,31 @@ class ChangeBatch:
 
 
 class PageStream:
-    """Records page by page (a baseline of 50,000 leads need not sit in memory at once);
-    `cursor` and `complete` are final once every page was read."""
+    """Records page by page (a baseline or a mass update of 50,000 leads need not sit in memory
+    at once); `cursor` and `complete` are final once every page was read. `status_hints` is
+    the tool's feed's (see ChangeBatch), known once the first page is out."""
 
     def __init__(self, pages: Generator[Sequence[Record], None, tuple[str | None, bool]]) -> None:
         self._pages = pages
         self.cursor: str | None = None
         self.complete = False
+        self.status_hints: frozenset[str] | None = None
 
     def __iter__(self) -> Iterator[Sequence[Record]]:
         self.cursor, self.complete = yield from self._pages
 
+    @classmethod
+    def of(cls, fetch: Callable[[], ChangeBatch]) -> PageStream:
+        """One page: the whole batch `fetch` returns (a tool whose poll is small, or not paged)."""
 
+        def pages() -> Generator[Sequence[Record], None, tuple[str | None, bool]]:
+            batch = fetch()
+            stream.status_hints = batch.status_hints
+            yield batch.records
+            return batch.cursor, batch.complete
+
+        stream = cls(pages())
+        return stream
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,8 @@ Exactly-once rests on the order of durable steps:
 3. a pending row with attempts > 0 may have reached the tool before a crash: the connector is
    asked to find it by its idempotency marker before anything is written again.
 A crash before (1) re-polls the same changes from the old cursor; the transition keys are stable,
-so the replay plans the same ledger keys.
+so the replay plans the same ledger keys. A poll streams page by page: a record whose status did
+not move is stored with its page, before (1); replayed, it is an unchanged version and dropped.
 """
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ import structlog
 
 from baton.core.actions import Action, ActionKind, ActionResult, Capabilities
 from baton.connectors.base import Connector
-from baton.core.records import Record
+from baton.core.records import FieldChange, Record
 from baton.core.errors import SourceError
 from baton.connectors.webhook import WebhookNotifier
 from baton.core.faults import crashpoint
@@ -68,28 +69,41 @@ def run_cycle(source_id: str, connector: Connector, store: StateStore, rules: Ru
             report.records_seen = _record_baseline(source_id, connector, store, now)
         log.info("source.baseline", source=source_id, records=report.records_seen)
         return report
-    batch = connector.fetch_changes(state.cursor, now)
-    report.records_seen = len(batch.records)
+    stream = connector.stream_changes(state.cursor, now)
+    watched = {e.action.record_id for e in bounces}
+    statuses: dict[str, str | None] = {}
+    observed: list[Observed] = []
+    owner_changes: list[FieldChange] = []
+    for page in stream:
+        report.records_seen += len(page)
+        statuses.update({r.id: r.status for r in page if r.id in watched})
+        seen, owners = _observe_page(source_id, page, connector, store, stream.status_hints, now)
+        if dry_run:
+            observed += seen
+            owner_changes += owners
+            continue
+        # A record whose status did not move is made durable with its page (a mass update of
+        # 50,000 leads is never held at once); one that moved waits for the gates below.
+        quiet = [o for o in seen if not o.transitions]
+        observed += [o for o in seen if o.transitions]
+        if quiet or owners:
+            store.commit_cycle(CycleWrite(
+                source_id, None, advance_cursor=False, records=[o.record for o in quiet],
+                status_since={o.record.id: o.status_since for o in quiet if o.status_since},
+                owner_changes=owners), now)
+    observed = list({o.record.id: o for o in observed}.values())  # a row on two pages: the last
     if bounces:
-        bounces = _drop_superseded(bounces, {r.id: r.status for r in batch.records}, store, now, report)
+        bounces = _drop_superseded(bounces, statuses, store, now, report)
         _flush_pending(source_id, bounces, connector, notifier, store, now, report)
 
-    known = store.known_records(source_id, [r.id for r in batch.records])
-    candidates = [r for r in batch.records
-                  if r.id not in known or not r.fingerprint or r.fingerprint != known[r.id].fingerprint]
-    wanted = _history_wanted(candidates, known, batch.status_hints) if candidates else []
-    history = connector.status_history(wanted, _earliest_since(candidates, known)
-                                       ) if candidates else {}
-    owners = connector.owner_history(wanted) if wanted else {}  # from that same read
-    observed = detect(candidates, known, history, now)
     fresh = _new_transitions(observed, store)
     entries = _entries(source_id, observed, fresh, rules, connector)
 
-    write = CycleWrite(source_id, batch.cursor, advance_cursor=batch.complete,
+    write = CycleWrite(source_id, stream.cursor, advance_cursor=stream.complete,
                        records=[o.record for o in observed],
                        status_since={o.record.id: o.status_since for o in observed if o.status_since})
     write.transitions = [t for o in observed for t in o.transitions if t.key in fresh]
-    write.owner_changes = [c for changes in owners.values() for c in changes]
+    write.owner_changes = owner_changes
     write.transition_values = {e.transition.key: (e.record, e.basis or (
         "" if e.still_there else MOVED_ON)) for e in entries}  # what preview replays on
     _evaluate(source_id, entries, rules, store, write, connector.capabilities, now)
@@ -124,6 +138,24 @@ def _record_baseline(source_id: str, connector: Connector, store: StateStore, no
     if stream.complete:
         store.commit_cycle(CycleWrite(source_id, stream.cursor, advance_cursor=True, baseline=True), now)
     return seen
+
+
+def _observe_page(source_id: str, page: Sequence[Record], connector: Connector,
+                  store: StateStore, hints: frozenset[str] | None,
+                  now: datetime) -> tuple[list[Observed], list[FieldChange]]:
+    """One page of a poll: a record whose version the store already has is dropped before any
+    further work; the others are matched against the tool's history (read for this page's
+    records that may have moved) and become observations."""
+    known = store.known_records(source_id, [r.id for r in page])
+    candidates = [r for r in page
+                  if r.id not in known or not r.fingerprint or r.fingerprint != known[r.id].fingerprint]
+    if not candidates:
+        return [], []
+    wanted = _history_wanted(candidates, known, hints)
+    history = connector.status_history(wanted, _earliest_since(candidates, known)) if wanted else {}
+    owners = connector.owner_history(wanted) if wanted else {}  # from that same read
+    return (detect(candidates, known, history, now),
+            [c for changes in owners.values() for c in changes])
 
 
 def _history_wanted(records: Sequence[Record], known: dict,

@@ -16,6 +16,8 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -150,6 +152,11 @@ class Emulator:
     def not_found(self, request: Request) -> Response:
         return Response(404, {"error": f"no route for {request.method} {request.path}"})
 
+    def server_time(self) -> datetime | None:
+        """The time the `Date` header of every answer tells (a real server's clock); None: the
+        wall clock, as http.server sends it."""
+        return None
+
     def reset_calls(self) -> None:
         with self.lock:
             self.calls.clear()
@@ -206,6 +213,12 @@ def _make_handler(emulator: Emulator) -> type[BaseHTTPRequestHandler]:
 
         def log_message(self, format: str, *args: Any) -> None:
             pass
+
+        def date_time_string(self, timestamp: float | None = None) -> str:
+            moment = emulator.server_time() if timestamp is None else None
+            if moment is None:
+                return super().date_time_string(timestamp)
+            return format_datetime(moment.astimezone(UTC), usegmt=True)
 
         def _serve(self) -> None:
             parts = urlsplit(self.path)

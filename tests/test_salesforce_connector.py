@@ -32,7 +32,9 @@ def test_baseline_pages_at_the_configured_size(sf_sandbox: SfSandbox) -> None:
     assert sf_sandbox.emulator.calls["query"] == 1 and sf_sandbox.emulator.calls["query_more"] == 1
     stamps = [r.modified_at for r in batch.records]
     assert stamps == sorted(stamps)
-    assert batch.cursor == max(stamps).strftime("%Y-%m-%dT%H:%M:%S.000+0000")
+    # the server's time at the poll (its Date header), not the newest SystemModstamp
+    assert max(stamps) < sf_sandbox.clock()
+    assert batch.cursor == sf_sandbox.clock().strftime("%Y-%m-%dT%H:%M:%S.000+0000")
     lead = next(r for r in batch.records if r.name == "Avery Lindqvist")
     assert lead.status == "MQL" and lead.owner == sf_sandbox.demo.sdr_id
     assert lead.url == f"{sf_sandbox.server.base_url}/lightning/r/Lead/{lead.id}/view"
@@ -54,17 +56,21 @@ def test_smaller_pages_cost_more_calls(sf_sandbox: SfSandbox) -> None:
     assert connector.api_calls()["query"] + connector.api_calls()["query_more"] == 3
 
 
-def test_idle_cycle_is_one_call_and_the_cursor_holds(sf_sandbox: SfSandbox) -> None:
+def test_idle_cycle_is_one_call_and_the_cursor_follows_the_server_clock(
+        sf_sandbox: SfSandbox) -> None:
     connector = sf_sandbox.connector()
     first = connector.fetch_changes(None, sf_sandbox.clock())
     before = dict(connector.api_calls())
     sf_sandbox.clock.advance(3600)
     idle = connector.fetch_changes(first.cursor, sf_sandbox.clock())
-    assert idle.cursor == first.cursor
+    # nothing changed, and still the cursor moves on with the server's time
+    assert idle.cursor == sf_sandbox.clock().strftime("%Y-%m-%dT%H:%M:%S.000+0000")
     window_start = max(r.modified_at for r in first.records) - timedelta(seconds=300)
     assert all(r.modified_at > window_start for r in idle.records)  # only the lookback re-read
     assert idle.api_calls == 1
     assert connector.api_calls()["query"] == before["query"] + 1
+    later = connector.fetch_changes(idle.cursor, sf_sandbox.clock())
+    assert later.records == [] and later.api_calls == 1  # the window has left them behind
 
 
 def test_lookback_rereads_late_commits_and_the_cursor_never_moves_back(
@@ -83,7 +89,7 @@ def test_lookback_rereads_late_commits_and_the_cursor_never_moves_back(
     assert all(r.id == fresh or r.modified_at.strftime("%Y-%m-%dT%H:%M:%S.000+0000")
                <= (baseline.cursor or "") for r in batch.records)
     cursor = batch.cursor
-    assert cursor == (START + timedelta(seconds=300)).strftime("%Y-%m-%dT%H:%M:%S.000+0000")
+    assert cursor == (START + timedelta(seconds=330)).strftime("%Y-%m-%dT%H:%M:%S.000+0000")
 
     # a transaction that started earlier commits now, with a SystemModstamp before the cursor
     late_lead = sf_sandbox.demo.lead_ids[5]
@@ -95,7 +101,8 @@ def test_lookback_rereads_late_commits_and_the_cursor_never_moves_back(
     ids = [r.id for r in again.records]
     assert late_lead in ids and fresh in ids  # both inside the lookback window
     assert len(ids) == len(set(ids))
-    assert again.cursor == cursor  # the late record is older: the cursor does not move back
+    # the late record is older: the cursor does not move back, it follows the server's clock
+    assert again.cursor == (START + timedelta(seconds=360)).strftime("%Y-%m-%dT%H:%M:%S.000+0000")
 
 
 def test_cursor_is_capped_at_the_poll_start(sf_sandbox: SfSandbox) -> None:

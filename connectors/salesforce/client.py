@@ -26,6 +26,9 @@ maximum, the org raises QuotaExhausted with `resume_at` = now + QUOTA_PAUSE and 
 until then. The call that crosses the line completes normally (its result is never thrown away);
 the next one is refused. When the pause ends one call goes through and refreshes the reading.
 
+The server's clock: every answer's `Date` header is kept per thread (`server_time`); a poll
+anchors its lookback window on it, so the window moves with the server's time at no extra call.
+
 Secrets (client secret, private key, tokens) are never logged nor put in exception messages;
 texts that come back from Salesforce are scrubbed of them before use.
 """
@@ -36,6 +39,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from typing import Any, Protocol, TypeVar
 
 import requests
@@ -128,6 +132,7 @@ class SalesforceOrg:
         self._auth_lock = threading.Lock()
         self._usage: tuple[int, int] | None = None
         self._paused_until: datetime | None = None
+        self._seen = threading.local()  # per thread: the server time of its last answer
 
     # -- public
 
@@ -136,6 +141,11 @@ class SalesforceOrg:
 
     def instance_url(self, counter: Counter[str]) -> str:
         return f"https://{self._client(counter).sf_instance}"
+
+    def server_time(self) -> datetime | None:
+        """The server's clock at this thread's last answer (its `Date` header, whole seconds):
+        what the lookback window is anchored on. None: no answer yet, or no readable header."""
+        return getattr(self._seen, "server_time", None)
 
     def api_usage(self) -> tuple[int, int] | None:
         """(used, max) of the daily allocation, from the last Sforce-Limit-Info seen."""
@@ -172,10 +182,12 @@ class SalesforceOrg:
                                     before=before)
 
     def query_pages(self, soql: str, *, counter: Counter[str], page_size: int = 2000,
-                    include_deleted: bool = False) -> Iterator[list[dict[str, Any]]]:
-        """Pages of a SOQL query, one call each, following nextRecordsUrl lazily (bounded)."""
+                    include_deleted: bool = False,
+                    pages: Pages | None = None) -> Iterator[list[dict[str, Any]]]:
+        """Pages of a SOQL query, one call each, following nextRecordsUrl lazily (bounded);
+        `pages` (given by the caller) tells the query's totalSize once its first page is out."""
         headers = {"Sforce-Query-Options": f"batchSize={page_size}"}
-        pages = Pages()
+        pages = pages or Pages()
         result = self.call("query", lambda sf: sf.query(soql, include_deleted=include_deleted,
                                                         headers=headers), counter=counter)
         while True:
@@ -222,8 +234,10 @@ class SalesforceOrg:
         raise QuotaExhausted(f"Salesforce API allocation: {why}; paused until "
                              f"{self._paused_until.isoformat()}", self._paused_until)
 
-    def _read_usage(self) -> None:
+    def _read_headers(self) -> None:
         response = self._session.last_response
+        self._seen.server_time = _http_date(response.headers.get("Date")
+                                            if response is not None else None)
         header = response.headers.get("Sforce-Limit-Info") if response is not None else None
         if header:
             usage = Salesforce.parse_api_usage(header).get("api-usage")
@@ -236,7 +250,7 @@ class SalesforceOrg:
         try:
             return fn(sf)
         finally:
-            self._read_usage()
+            self._read_headers()
 
     def _map_error(self, endpoint: str, error: BaseException) -> BaseException | None:
         """The error table: an SDK or requests exception → one of Baton's errors (None: not ours)."""
@@ -299,6 +313,17 @@ class SalesforceOrg:
             log.info("salesforce.authenticated", auth=self.settings.auth,
                      instance=self._sf.sf_instance)
             return self._sf
+
+
+def _http_date(text: str | None) -> datetime | None:
+    """An HTTP `Date` header (RFC 9110 IMF-fixdate) as an aware UTC datetime; None if unreadable."""
+    if not text:
+        return None
+    try:
+        moment = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return moment.astimezone(UTC) if moment.tzinfo is not None else None
 
 
 def _query_more(url: str, headers: dict[str, str]) -> Callable[[Salesforce], Any]:

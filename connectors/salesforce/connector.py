@@ -46,9 +46,15 @@ class SalesforceConnector(Connector):
         """Every record, one page at a time (the engine stores each page as it comes)."""
         return PageStream(self._reader.pages(None, now))
 
+    def stream_changes(self, cursor: str | None, now: datetime) -> PageStream:
+        """Changed records one page (up to 2,000) at a time, window anchored on server time."""
+        return PageStream(self._reader.pages(cursor, now))
+
     def status_history(self, record_ids: Sequence[str], since: datetime | None
                        ) -> Mapping[str, Sequence[StatusChange]]:
-        return self._reader.status_history(record_ids, since)
+        """For a page of the poll under way: no earlier than its window, read by window once
+        many records need it (SalesforceReader.cycle_history)."""
+        return self._reader.cycle_history(record_ids, since)
 
     def field_history(self, record_ids: Sequence[str],
                       since: datetime) -> Mapping[str, Sequence[FieldChange]]:

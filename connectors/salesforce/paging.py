@@ -24,6 +24,11 @@ class Pages:
         self._pages = 0
         self._total: int | None = None
 
+    @property
+    def total(self) -> int | None:
+        """The largest totalSize the answers so far gave (the query's row count)."""
+        return self._total
+
     def take(self, answer: Any) -> tuple[list[dict[str, Any]], str | None]:
         if not isinstance(answer, dict):
             raise PayloadError(f"Salesforce query answer is not an object "

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 from collections import Counter, defaultdict
 from collections.abc import Generator, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,7 +16,7 @@ import structlog
 
 from baton.connectors.salesforce import soql
 from baton.connectors.salesforce.client import SalesforceOrg
-from baton.connectors.salesforce.paging import PagingError
+from baton.connectors.salesforce.paging import Pages, PagingError
 from baton.core.config import SalesforceSource
 from baton.core.errors import PayloadError, TransientError
 from baton.core.records import (
@@ -38,15 +39,17 @@ class SalesforceReader:
         self.org = org
         self._calls = calls
         self._instance: str | None = None
-        # record id -> (the `since` it was read from, its field changes): the last history read
+        # record id -> (the `since` it was read from, its field changes): history read by id
         self._fields: dict[str, tuple[datetime | None, list[FieldChange]]] = {}
+        # The streamed poll under way: the lower bound of its change window, and, once many
+        # records needed it, the history of every record since that bound (read once).
+        self._window: datetime | None = None
+        self._window_history: _History | None = None
+        self._poll_rows = 0  # the poll's totalSize: how many records it may ask history for
 
     def fetch_changes(self, cursor: str | None, now: datetime) -> ChangeBatch:
-        """Records with SystemModstamp in (cursor - lookback, now], oldest first.
-
-        The cursor is the highest SystemModstamp seen, never lower than the one passed in and
-        never after `now` (whole seconds). A baseline with no records at all starts at `now`.
-        """
+        """Records with SystemModstamp in (cursor - lookback, now], oldest first, all at once
+        (the engine streams `pages` instead; this is the contract's eager form)."""
         before = sum(self._calls.values())
         found: dict[str, Record] = {}
         stream = PageStream(self.pages(cursor, now))
@@ -60,21 +63,38 @@ class SalesforceReader:
 
     def pages(self, cursor: str | None, now: datetime
               ) -> Generator[list[Record], None, tuple[str | None, bool]]:
-        """Changed records page by page; returns (cursor, complete). A later page that fails
-        keeps what was read and the cursor passed in; paging that does not converge raises."""
+        """Records with SystemModstamp in (cursor - lookback, now], oldest first, page by page;
+        returns (cursor, complete). A later page that fails keeps what was read and the cursor
+        passed in; paging that does not converge raises.
+
+        The next cursor is the server's time at the first answer (its `Date` header), never
+        after `now`, never lower than the cursor passed in or the newest SystemModstamp read
+        (whole seconds). So the window moves on with the server's clock also when nothing
+        changes: once a mass update is `lookback` behind the server, an idle poll is one call
+        again. The lookback itself stays: a record committed late carries a SystemModstamp up
+        to that much older than the server's time when it becomes visible. Without a readable
+        `Date`, the cursor is the newest SystemModstamp read (a baseline with no records: `now`).
+        """
         upper = (now if now.tzinfo else now.replace(tzinfo=UTC)).astimezone(UTC).replace(
             microsecond=0)
         previous = self._cursor_time(cursor)
         lower = (None if previous is None
                  else previous - timedelta(seconds=self.org.settings.lookback_seconds))
+        self._start_window(lower)
         query = soql.changes_query(self.source.object, self.select_fields(), lower, upper)
         newest = previous
+        server: datetime | None = None
         read = 0
+        paging = Pages()
         try:
             for raw_page in self.org.query_pages(query, page_size=self.org.settings.page_size,
-                                                 counter=self._calls):
+                                                 counter=self._calls, pages=paging):
+                if server is None:  # the first answer: the query's snapshot
+                    server = self.org.server_time()
+                    self._poll_rows = paging.total or 0
                 page = [self.to_record(raw, read + number)
                         for number, raw in enumerate(raw_page, 1)]
+                raw_page.clear()  # the answer's rows are Records now: not held while they are used
                 for record in page:
                     if newest is None or record.modified_at > newest:
                         newest = record.modified_at
@@ -88,8 +108,58 @@ class SalesforceReader:
             log.warning("source.page_failed", source=self.source.id, records=read,
                         error=type(error).__name__)
             return cursor, False
+        if server is not None:
+            anchor = min(server.replace(microsecond=0), upper)
+            newest = anchor if newest is None else max(newest, anchor)
         newest = min(newest, upper) if newest is not None else upper
         return soql.sf_datetime_text(newest), True
+
+    # -- history
+
+    def _start_window(self, lower: datetime | None) -> None:
+        self._window = lower
+        self._window_history = None
+        self._poll_rows = 0
+        self._fields = {}
+
+    def cycle_history(self, record_ids: Sequence[str], since: datetime | None
+                      ) -> Mapping[str, Sequence[StatusChange]]:
+        """Status changes for one page of a streamed poll (`pages`), oldest first.
+
+        A change before the poll's window is already in the state the engine knows (the window
+        reaches `lookback` behind the server's time at the last poll), so no read starts earlier.
+        A poll of more rows than three id lists hold reads the window's history of every record
+        once, at the first page that needs history (one query by CreatedDate, paged), and serves
+        every page from it; a smaller poll (one page) reads by id. Without a poll under way:
+        `status_history`.
+        """
+        window = self._window
+        if window is None:
+            return self.status_history(record_ids, since)
+        if not record_ids:
+            return {}
+        since = window if since is None or since < window else since
+        if self._window_history is None and max(self._poll_rows, len(record_ids)) > (
+                3 * soql.IDS_PER_QUERY):
+            self._window_history = self._read_window(window)
+        if self._window_history is not None:
+            return {record_id: found for record_id in record_ids
+                    if (found := self._window_history.status(record_id, since))}
+        changes, fields = self._read_history(record_ids, since, True)
+        if self._tracked():
+            self._fields.update({record_id: (since, fields.get(record_id, []))
+                                 for record_id in record_ids})
+        return changes
+
+    def _read_window(self, since: datetime) -> _History:
+        """Status and Owner rows of every record since `since`. Not the other fields' rows: a
+        data-cleanup job that rewrote a tracked field on 50,000 leads would make them 50,000
+        rows; `field_history` reads those by id for the few records that passed a status by."""
+        owner = {"owner": "OwnerId"}
+        query = soql.history_window_query(self.source.object, self.source.status_field, since,
+                                          [soql.history_field("OwnerId")])
+        changes, fields = self._read_rows([query], owner)
+        return _History(since, dict(changes), dict(fields))
 
     def status_history(self, record_ids: Sequence[str], since: datetime | None, *,
                        with_fields: bool = True) -> Mapping[str, Sequence[StatusChange]]:
@@ -111,8 +181,9 @@ class SalesforceReader:
 
     def field_history(self, record_ids: Sequence[str],
                       since: datetime) -> Mapping[str, Sequence[FieldChange]]:
-        """Changes of the configured fields at or after `since`, oldest first, from the rows the
-        last `status_history` read (a record it did not read costs one query per 300 ids)."""
+        """Changes of the configured fields at or after `since`, oldest first, from the rows
+        the poll's history reads by id fetched (a record they did not cover, such as one served
+        by the window read, costs one query per 300 ids)."""
         if not self._tracked():
             return {}
         wanted = list(dict.fromkeys(record_ids))
@@ -129,9 +200,11 @@ class SalesforceReader:
         """Owner changes the last `status_history` read (the `Owner` rows with ids: a real org
         writes a second row with names, which is not an id and is left out)."""
         out = {}
+        window = self._window_history
         for record_id in dict.fromkeys(record_ids):
-            changes = [c for c in self._fields.get(record_id, (None, []))[1]
-                       if c.field == "OwnerId" and _is_owner_id(c.new)]
+            read = (window.field_changes(record_id, window.since) if window is not None
+                    and record_id not in self._fields else self._fields.get(record_id, (None, []))[1])
+            changes = [c for c in read if c.field == "OwnerId" and _is_owner_id(c.new)]
             if changes:
                 out[record_id] = changes
         return out
@@ -146,20 +219,29 @@ class SalesforceReader:
 
     def _read_history(self, record_ids: Sequence[str], since: datetime | None, with_fields: bool
                       ) -> tuple[dict[str, list[StatusChange]], dict[str, list[FieldChange]]]:
-        _, parent = soql.history_object(self.source.object)
         tracked = self._tracked() if with_fields else {}
-        status_name = self.source.status_field.lower()
         by_prefix = {record_id[:15]: record_id for record_id in record_ids}
         queries = soql.history_queries(self.source.object, self.source.status_field,
                                        list(by_prefix.values()), since,
                                        [soql.history_field(name) for name in tracked.values()])
+        changes, fields = self._read_rows(queries, tracked, by_prefix)
+        return dict(changes), dict(fields)
+
+    def _read_rows(self, queries: Sequence[str], tracked: Mapping[str, str],
+                   by_prefix: Mapping[str, str] | None = None
+                   ) -> tuple[dict[str, list[StatusChange]], dict[str, list[FieldChange]]]:
+        """History rows by record id (`by_prefix`: the 15-character prefixes asked for; None:
+        every record, keyed by that prefix), oldest first."""
+        _, parent = soql.history_object(self.source.object)
+        status_name = self.source.status_field.lower()
         changes: dict[str, list[StatusChange]] = defaultdict(list)
         fields: dict[str, list[FieldChange]] = defaultdict(list)
         for query in queries:
             for page in self.org.query_pages(query, counter=self._calls):
                 for row in page:
-                    record_id = by_prefix.get(str(row.get(parent) or "")[:15])
-                    if record_id is None or not row.get("CreatedDate"):
+                    prefix = str(row.get(parent) or "")[:15]
+                    record_id = prefix if by_prefix is None else by_prefix.get(prefix)
+                    if not record_id or not row.get("CreatedDate"):
                         continue
                     at = self._history_time(row["CreatedDate"])
                     name = str(row.get("Field") or status_name).lower() if tracked else status_name
@@ -247,6 +329,23 @@ class SalesforceReader:
         except ValueError:
             raise PayloadError(f"Salesforce {self.source.object} history: CreatedDate "
                                f"{_short(text)} is not a datetime") from None
+
+
+@dataclass(frozen=True, slots=True)
+class _History:
+    """The field history of every record since `since`, keyed by the 15-character id prefix."""
+
+    since: datetime
+    changes: dict[str, list[StatusChange]]
+    fields: dict[str, list[FieldChange]]
+
+    def status(self, record_id: str, since: datetime) -> list[StatusChange]:
+        return [replace(c, record_id=record_id) for c in self.changes.get(record_id[:15], ())
+                if c.at >= since]
+
+    def field_changes(self, record_id: str, since: datetime) -> list[FieldChange]:
+        return [replace(c, record_id=record_id) for c in self.fields.get(record_id[:15], ())
+                if c.at >= since]
 
 
 def _is_owner_id(value: Any) -> bool:

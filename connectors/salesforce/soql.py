@@ -94,6 +94,23 @@ def history_queries(sobject: str, status_field: str, ids: Sequence[str],
     """Field history of `status_field` (and of the history `fields` named, in the same rows):
     one query per 300 ids, or, for many ids with a `since`, one query by CreatedDate that
     serves them all."""
+    if since is not None and len(ids) > 3 * IDS_PER_QUERY:
+        return [history_window_query(sobject, status_field, since, fields)]
+    base = _history_base(sobject, status_field, since, fields)
+    _, parent = history_object(sobject)
+    return [f"{base} AND {parent} IN {soql_id_list(chunk)} ORDER BY CreatedDate, Id"
+            for chunk in chunks(ids)]
+
+
+def history_window_query(sobject: str, status_field: str, since: datetime,
+                         fields: Sequence[str] = ()) -> str:
+    """Field history of every record at or after `since`: one query (paged), whatever the
+    number of records it serves."""
+    return _history_base(sobject, status_field, since, fields) + " ORDER BY CreatedDate, Id"
+
+
+def _history_base(sobject: str, status_field: str, since: datetime | None,
+                  fields: Sequence[str]) -> str:
     table, parent = history_object(sobject)
     if fields:
         names = ", ".join(soql_quote(name) for name in dict.fromkeys([status_field, *fields]))
@@ -104,10 +121,7 @@ def history_queries(sobject: str, status_field: str, ids: Sequence[str],
                 f"WHERE Field = {soql_quote(status_field)}")
     if since is not None:
         base += f" AND CreatedDate >= {soql_datetime(since)}"
-    if since is not None and len(ids) > 3 * IDS_PER_QUERY:
-        return [base + " ORDER BY CreatedDate, Id"]
-    return [f"{base} AND {parent} IN {soql_id_list(chunk)} ORDER BY CreatedDate, Id"
-            for chunk in chunks(ids)]
+    return base
 
 
 # ------------------------------------------------------------------------------------ writes

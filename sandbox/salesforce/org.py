@@ -6,7 +6,7 @@ from __future__ import annotations
 import itertools
 import json
 import secrets
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, date, datetime
 from typing import Any
@@ -72,6 +72,7 @@ class Org(Emulator, Catalog):
         self._sessions: dict[str, str] = {}  # access token -> user id
         self._cursors: OrderedDict[str, tuple[Any, list[Mapping[str, Any]], int]] = OrderedDict()
         self._max_cursors = max_open_cursors
+        self.queried: Counter[str] = Counter()  # query pages served, by sObject (benchmarks)
         self._signing_key = secrets.token_bytes(32)
         self.refresh_tokens: set[str] = {SANDBOX_REFRESH_TOKEN}  # grant_type=refresh_token
         self.integration_user_id = self.create_record("User", {
@@ -121,6 +122,19 @@ class Org(Emulator, Catalog):
                 raise SaveError("ENTITY_IS_DELETED", "entity is deleted")
             coerced = self._coerce(schema, dict(changes), creating=False)
             self._apply_update(schema.name, row, coerced, by_user_id or self._default_user())
+
+    def mass_update(self, sobject: str, changes: Mapping[str, Any], *,
+                    by_user_id: str | None = None) -> int:
+        """A data-cleanup job (Data Loader, an Apex batch): `changes` on every live row, all at
+        one instant (one SystemModstamp), history as `update_record`. Returns the rows changed."""
+        with self.lock:
+            schema = self._schema_or_raise(sobject)
+            coerced = self._coerce(schema, dict(changes), creating=False)
+            user, now = by_user_id or self._default_user(), self._now()
+            rows = [row for row in self._tables[schema.name].values() if not row.get("IsDeleted")]
+            for row in rows:
+                self._apply_update(schema.name, row, dict(coerced), user, at=now)
+            return len(rows)
 
     def delete_record(self, sobject: str, record_id: str) -> None:
         with self.lock:
@@ -200,6 +214,9 @@ class Org(Emulator, Catalog):
 
     def _now(self) -> datetime:
         return self.clock().astimezone(UTC).replace(microsecond=0)
+
+    def server_time(self) -> datetime:  # every answer's `Date` header, as a real instance's
+        return self._now()
 
     def _default_user(self) -> str:
         return getattr(self, "integration_user_id", "")
@@ -304,8 +321,8 @@ class Org(Emulator, Catalog):
         return record_id
 
     def _apply_update(self, sobject: str, row: dict[str, Any], changes: dict[str, Any],
-                      user_id: str) -> None:
-        now = self._now()
+                      user_id: str, *, at: datetime | None = None) -> None:
+        now = at or self._now()
         tracked = self.tracked_fields.get(sobject, set())
         history = HISTORY_OBJECTS.get(sobject)
         for name, value in changes.items():

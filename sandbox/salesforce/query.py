@@ -115,8 +115,14 @@ class QueryRoutes(Org):
         return Response(200, self._page(compiled, rows, 0, self._batch_size(request), version,
                                         "queryAll" if include_deleted else "query", None))
 
+    def reset_calls(self) -> None:
+        with self.lock:
+            super().reset_calls()
+            self.queried.clear()
+
     def _page(self, compiled: Any, rows: list[Mapping[str, Any]], start: int, size: int,
               version: str, kind: str, locator: str | None) -> dict[str, Any]:
+        self.queried[compiled.schema.name] += 1
         end = start + size
         body: dict[str, Any] = {"totalSize": len(rows), "done": end >= len(rows),
                                 "records": [compiled.render(row) for row in rows[start:end]]}
