@@ -48,6 +48,11 @@ def _observe(record: Record, previous: KnownRecord | None, changes: Sequence[Sta
     # it is the very change that set the known status.
     hops = sorted((c for c in changes if since is None or c.at > since
                    or (c.at == since and c.to_status != last_status)), key=lambda c: c.at)
+    # A first hop INTO the status already known cannot be a new change (the record would have
+    # had to leave it first): it is the known entry told again, later stamped (an Asana move
+    # dated from its event, then read from a story stamped a moment after). Never counted twice.
+    while hops and last_status is not None and hops[0].to_status == last_status:
+        hops.pop(0)
     if hops and record.status is not None and hops[-1].to_status == record.status:
         transitions = []
         from_status = last_status

@@ -66,3 +66,16 @@ def test_transition_key_ignores_from_status_so_two_sightings_are_one():
     [a] = detect([lead("MQL")], known("Open"), history, NOW)
     [b] = detect([lead("MQL")], known("Open - Not Contacted"), history, NOW)
     assert a.transitions[0].key == b.transitions[0].key
+
+
+def test_the_known_entry_told_again_by_a_later_stamped_story_is_not_a_second_transition():
+    # known: MQL since T0 (an Asana move dated from its event); the story of that move comes
+    # back stamped two seconds later: the same entry, not a re-entry
+    history = {"00Q1": [StatusChange("00Q1", "Open", "MQL", T0 + timedelta(seconds=2))]}
+    [seen] = detect([lead("MQL")], known("MQL"), history, NOW)
+    assert seen.transitions == ()
+    # ...also when a real hop follows it: only the real hop is new
+    history["00Q1"].append(StatusChange("00Q1", "MQL", "SQL", T0 + timedelta(minutes=9)))
+    [seen] = detect([lead("SQL")], known("MQL"), history, NOW)
+    assert [(t.from_status, t.to_status, t.at) for t in seen.transitions] == [
+        ("MQL", "SQL", T0 + timedelta(minutes=9))]
