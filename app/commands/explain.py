@@ -75,10 +75,11 @@ def explain_lines(store: StateStore, record: StoredRecord) -> list[str]:
 
 
 def _evaluation_lines(e: EvaluationRow) -> list[str]:
-    verdict = "passed" if e.passed else "FAILED"
+    verdict = "HELD (waits for a fresh lookup source)" if e.held else "passed" if e.passed \
+        else "FAILED"
     lines = [f"  gate {e.gate_id} {verdict} (rules {e.rule_version}, {_when(e.evaluated_at)})"]
     lines += [f"    - {f.get('message') or f.get('check', 'check')}" for f in e.failures]
-    basis = f" ({e.basis})" if e.basis else ""  # an entry the record had already left
+    basis = f" ({e.basis})" if e.basis and not e.held else ""  # an entry the record had left
     lines.append(f"    values seen{basis}: {_values(e.values)}")
     return lines
 
