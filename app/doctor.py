@@ -74,10 +74,10 @@ def needs_of(config: Config, rules: RuleSet) -> dict[str, Needs]:
         who = f"gate {gate.id}"
         for name in fields_read(gate):
             need.fields[name].append(who)
-        for check in gate.checks:  # a cross-tool check reads fields of the source it looks into
-            looked_into = collected.get(check.source) if isinstance(check, LookupCheck) else None
-            if isinstance(check, LookupCheck) and looked_into is not None:
-                for name in sorted(check.their_fields - {"id", "name", "status"}):
+        for lookup in gate.checks:  # a cross-tool check reads fields of the source it looks into
+            looked_into = collected.get(lookup.source) if isinstance(lookup, LookupCheck) else None
+            if isinstance(lookup, LookupCheck) and looked_into is not None:
+                for name in sorted(lookup.their_fields - {"id", "name", "status"}):
                     looked_into.fields[name].append(f"{who} (lookup from {gate.source})")
         for status in (gate.enters, *gate.from_statuses, gate.on_fail.move_to):
             if status:
