@@ -25,6 +25,7 @@ from .checks import FieldCheck, Problems, one_of
 from .values import field_reader, is_empty, items, label, show, text
 
 OnStale = Literal["fail", "pass", "hold"]
+LOOKED_UP = " → "  # "Campaign ID → salesforce:campaigns": what a lookup saw, in `values seen`
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,7 +120,7 @@ class LookupCheck(FieldCheck):
 
     def _one(self, part: str, record: Record, seen: dict[str, Any],
              lookups: Lookups) -> list[str]:
-        where = f"{self.field} → {self.source}"
+        where = f"{self.field}{LOOKED_UP}{self.source}"
         found = lookups.matches(self.source, self.key, part, self.ignore_case)
         if not found:
             seen[where] = f"no record with {self.key} = {part!r}"
@@ -153,7 +154,8 @@ class LookupCheck(FieldCheck):
         return problems
 
     def _stale(self, value: Any, note: str, seen: dict[str, Any]) -> Problems:
-        seen[f"{self.field} → {self.source}"] = f"not looked up: {note} (on_stale = {self.on_stale})"
+        seen[f"{self.field}{LOOKED_UP}{self.source}"] = (f"not looked up (on_stale = "
+                                                         f"{self.on_stale}): {note}")
         if self.on_stale == "pass":
             return None
         why = (f"{label(self.field)} {show(value)} could not be checked against {self.what}: "

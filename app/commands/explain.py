@@ -14,6 +14,7 @@ from baton.app.state import open_recorded
 from baton.core.clock import utcnow
 from baton.core.config import Config, load_config
 from baton.rules import load_rule_set
+from baton.rules.lookup import LOOKED_UP
 from baton.store import EvaluationRow, LedgerRow, StateStore, StoredRecord
 
 VALUE_WIDTH = 80  # a value longer than this is cut in `explain` (the store keeps all of it)
@@ -92,7 +93,9 @@ def _ledger_line(entry: LedgerRow) -> str:
 
 
 def _values(values: Mapping[str, Any]) -> str:
-    return ", ".join(f"{name} = {_cut(repr(value))}" for name, value in values.items()) or "none"
+    """Field values, shortened; what a cross-tool lookup saw is shown whole (it says why)."""
+    return ", ".join(f"{name} = {repr(value) if LOOKED_UP in name else _cut(repr(value))}"
+                     for name, value in values.items()) or "none"
 
 
 def _cut(text: str) -> str:
