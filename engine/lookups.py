@@ -1,15 +1,18 @@
 """The other sources as cross-tool checks see them: Baton's stored snapshots, not the live tools.
 
-`SnapshotLookups` serves one cycle. The first lookup into a (source, key) reads that source's
-snapshot from the state store once and indexes it by the key; every later check of the cycle is
-a dict lookup, so a cross-tool check costs no API call and about what a same-tool check costs.
-A source's snapshot is fresh when its last complete poll is at most `allowed` old (twice its
-interval: one late poll is normal) and its polling is not failing (`failing`, from the runner's
-health) nor paused.
+`SnapshotIndexes` keeps, across cycles, an index of a source's snapshot by the key a lookup
+uses: built from the state store at its first use, then brought up to date at most once per
+cycle with the records stored since (one small query). `SnapshotLookups` serves one cycle over
+them: every check is a dict lookup, so a cross-tool check costs no API call and about what a
+same-tool check costs. A source's snapshot is fresh when its last complete poll is at most
+`allowed` old (twice its interval: one late poll is normal) and its polling is not failing
+(`failing`, from the runner's health) nor paused.
 """
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from baton.core.config import Config
@@ -28,18 +31,66 @@ def allowed_ages(config: Config) -> dict[str, timedelta]:
             for source in config.source}
 
 
+@dataclass
+class _Index:
+    by_value: dict[str, list[Record]] = field(default_factory=dict)
+    values_of: dict[str, tuple[str, ...]] = field(default_factory=dict)  # record id → its keys
+    read_to: datetime | None = None  # the newest time a record read was stored at
+
+
+class SnapshotIndexes:
+    """Indexes of other sources' snapshots by a key, kept across cycles (one per runner)."""
+
+    def __init__(self, store: StateStore) -> None:
+        self._store = store
+        self._indexes: dict[tuple[str, str, bool], _Index] = {}
+        self._lock = threading.Lock()  # the runner's tool threads share these
+        self.rows_read = 0  # snapshot rows read from the store, for tests and benchmarks
+
+    def current(self, source: str, key: str, ignore_case: bool) -> dict[str, list[Record]]:
+        """The index, brought up to date with what the store holds now: at its first use the
+        whole snapshot, later only the records stored after the newest one read. A source's
+        records are stored at its cycle's start time, and its cycles follow one another, so a
+        later store of that source has a later time (a lookup reads only a snapshot whose
+        baseline is complete: `freshness` first)."""
+        with self._lock:
+            index = self._indexes.setdefault((source, key, ignore_case), _Index())
+            for stored in self._store.stored_records(source, seen_after=index.read_to):
+                self.rows_read += 1
+                self._put(index, stored.as_record(), key, ignore_case)
+                if index.read_to is None or stored.seen_at > index.read_to:
+                    index.read_to = stored.seen_at
+            return index.by_value
+
+    @staticmethod
+    def _put(index: _Index, record: Record, key: str, ignore_case: bool) -> None:
+        for old in index.values_of.get(record.id, ()):
+            kept = [r for r in index.by_value[old] if r.id != record.id]
+            if kept:
+                index.by_value[old] = kept
+            else:
+                del index.by_value[old]
+        value = (record.id if key == "id" else record.name if key == "name"
+                 else record.status if key == "status" else record.fields.get(key))
+        parts = tuple(dict.fromkeys(p.casefold() if ignore_case else p for p in items(value)))
+        for part in parts:
+            index.by_value.setdefault(part, []).append(record)
+        index.values_of[record.id] = parts
+
+
 class SnapshotLookups:
     """`rules.Lookups` over the state store, for one cycle at `now`."""
 
     def __init__(self, store: StateStore, now: datetime, allowed: Mapping[str, timedelta],
-                 failing: Mapping[str, str] | None = None) -> None:
+                 failing: Mapping[str, str] | None = None,
+                 indexes: SnapshotIndexes | None = None) -> None:
         self._store = store
         self._now = now
         self._allowed = allowed
         self._failing = failing or {}
+        self._shared = indexes or SnapshotIndexes(store)
         self._freshness: dict[str, Freshness] = {}
         self._indexes: dict[tuple[str, str, bool], dict[str, list[Record]]] = {}
-        self.snapshot_reads = 0  # store reads of whole snapshots (one per source and key)
 
     def freshness(self, source: str) -> Freshness:
         known = self._freshness.get(source)
@@ -49,8 +100,9 @@ class SnapshotLookups:
 
     def matches(self, source: str, key: str, value: str, ignore_case: bool) -> Sequence[Record]:
         index = self._indexes.get((source, key, ignore_case))
-        if index is None:
-            index = self._indexes[(source, key, ignore_case)] = self._index(source, key, ignore_case)
+        if index is None:  # the first lookup of this cycle: bring the shared index up to date
+            index = self._indexes[(source, key, ignore_case)] = self._shared.current(
+                source, key, ignore_case)
         return index.get(value.casefold() if ignore_case else value, ())
 
     def _judge(self, source: str) -> Freshness:
@@ -71,17 +123,6 @@ class SnapshotLookups:
             return Freshness(False, f"Baton's copy of {source} is {_span(age)} old (its polling "
                                     f"allows {_span(allowed)})")
         return Freshness(True)
-
-    def _index(self, source: str, key: str, ignore_case: bool) -> dict[str, list[Record]]:
-        self.snapshot_reads += 1
-        index: dict[str, list[Record]] = {}
-        for stored in self._store.stored_records(source):
-            record = stored.as_record()
-            value = (record.id if key == "id" else record.name if key == "name"
-                     else record.status if key == "status" else record.fields.get(key))
-            for part in items(value):
-                index.setdefault(part.casefold() if ignore_case else part, []).append(record)
-        return index
 
 
 def _span(age: timedelta) -> str:

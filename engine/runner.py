@@ -21,7 +21,7 @@ from baton.core.errors import QuotaExhausted, SourceError
 from baton.connectors.webhook import WebhookNotifier
 from baton.engine.cycle import CycleReport, run_cycle
 from baton.engine.live_rules import LiveRules
-from baton.engine.lookups import SnapshotLookups
+from baton.engine.lookups import SnapshotIndexes, SnapshotLookups
 from baton.store import StateStore
 
 log = structlog.get_logger()
@@ -51,6 +51,16 @@ class Runner:
     totals: dict[str, Counter[str]] = field(default_factory=dict)  # for /metrics
     # how old each source's snapshot may be for cross-tool checks (engine.lookups.allowed_ages)
     lookup_ages: Mapping[str, timedelta] = field(default_factory=dict)
+    lookup_indexes: SnapshotIndexes = field(init=False)  # kept across cycles
+
+    def __post_init__(self) -> None:
+        self.lookup_indexes = SnapshotIndexes(self.store)
+
+    def _lookups(self, now: datetime) -> SnapshotLookups:
+        """This cycle's view of the other sources' snapshots, for cross-tool checks."""
+        failing = {sid: h.last_error or "failing" for sid, h in list(self.health.items())
+                   if h.consecutive_failures}
+        return SnapshotLookups(self.store, now, self.lookup_ages, failing, self.lookup_indexes)
 
     def run_source(self, source_id: str) -> CycleReport | None:
         health = self.health.setdefault(source_id, SourceHealth())
@@ -62,12 +72,9 @@ class Runner:
             return None
         bound = log.bind(source=source_id)
         try:
-            failing = {sid: h.last_error or "failing" for sid, h in list(self.health.items())
-                       if h.consecutive_failures}
             report = run_cycle(source_id, self.connectors[source_id], self.store,
                                self.rules.current(), now, dry_run=self.dry_run,
-                               notifier=self.notifier, lookups=SnapshotLookups(
-                                   self.store, now, self.lookup_ages, failing))
+                               notifier=self.notifier, lookups=self._lookups(now))
         except QuotaExhausted as error:
             self.store.pause(source_id, error.resume_at, str(error))
             bound.warning("source.paused", until=error.resume_at.isoformat(), reason=str(error))

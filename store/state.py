@@ -384,11 +384,16 @@ class StateStore:
             return [LedgerRow.from_row(r)
                     for r in connection.execute(query.order_by(c.created_at, c.key))]
 
-    def stored_records(self, source: str, record_id: str | None = None) -> Iterator[StoredRecord]:
+    def stored_records(self, source: str, record_id: str | None = None,
+                       seen_after: datetime | None = None) -> Iterator[StoredRecord]:
+        """A source's snapshot; `seen_after`: only the records stored after that time (what a
+        cross-tool lookup index must read again, engine.lookups)."""
         c = schema.records.c
         query = select(schema.records).where(c.source == source)
         if record_id:
             query = query.where(c.record_id == record_id)
+        if seen_after is not None:
+            query = query.where(c.seen_at > seen_after)
         with self.engine.connect() as connection:
             for row in connection.execute(query.order_by(c.record_id)):
                 yield StoredRecord.from_row(row)

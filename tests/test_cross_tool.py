@@ -12,7 +12,7 @@ import pytest
 from baton.app.check import check
 from baton.app.commands.explain import explain_lines
 from baton.core.config import Config
-from baton.engine.lookups import SnapshotLookups, allowed_ages
+from baton.engine.lookups import SnapshotIndexes, SnapshotLookups, allowed_ages
 from baton.rules import evaluate_gate, load_rule_set
 
 CAMPAIGNS = "salesforce:campaigns"
@@ -110,12 +110,20 @@ def test_evaluation_through_the_snapshot_makes_no_request_to_any_sandbox(world):
     box, runtime, runner, _ = world()
     gate = runtime.rules.current().gate("campaign-ready")
     records = [r.as_record() for r in runtime.store.stored_records(CONTENT)]
-    lookups = SnapshotLookups(runtime.store, box.clock.now(), allowed_ages(runtime.config))
+    indexes = SnapshotIndexes(runtime.store)
+    lookups = SnapshotLookups(runtime.store, box.clock.now(), allowed_ages(runtime.config),
+                              indexes=indexes)
     box.reset_calls()
     verdicts = [evaluate_gate(gate, r, lookups=lookups).passed for _ in range(50) for r in records]
     assert sum(box.calls().values()) == 0
-    assert lookups.snapshot_reads == 1  # one read of the snapshot for the whole batch
+    campaigns = len(box.salesforce.records("Campaign"))
+    assert indexes.rows_read == campaigns  # the snapshot read once for the whole batch
     assert True in verdicts and False in verdicts
+    # The next cycle reads only what was stored since: nothing.
+    again = SnapshotLookups(runtime.store, box.clock.now(), allowed_ages(runtime.config),
+                            indexes=indexes)
+    assert [evaluate_gate(gate, r, lookups=again).passed for r in records] == verdicts[:len(records)]
+    assert indexes.rows_read == campaigns
 
 
 @pytest.mark.parametrize("on_stale", ["fail", "pass"])
