@@ -62,7 +62,7 @@ NO_LOOKUPS = NoLookups()
 class LookupCheck(FieldCheck):
     """`lookup = { source, key, ... }`: the value names a record of another source."""
 
-    __slots__ = ("source", "key", "what", "require", "filled", "equal", "on_stale",
+    __slots__ = ("source", "key", "what", "require", "filled", "equal", "on_stale", "seen_as",
                  "ignore_case")
     kind = "lookup"
 
@@ -81,6 +81,7 @@ class LookupCheck(FieldCheck):
                            for theirs, ours in (equal or {}).items())
         self.on_stale = on_stale
         self.ignore_case = ignore_case
+        self.seen_as = f"{self.field}{LOOKED_UP}{source}"  # its entry in `values seen`
 
     def also_reads(self) -> set[str]:
         return {ours for _, _, ours, _ in self.equal}  # this record's; the others are theirs
@@ -104,38 +105,50 @@ class LookupCheck(FieldCheck):
             return None, False
         value = self.read(record)
         seen[self.field] = value
-        if is_empty(value):
+        parts = items(value)
+        if not parts:
             return (None if self.optional else self._own(
                 (f"{label(self.field)} is missing",), record, value)), False
         freshness = lookups.freshness(self.source)
         if not freshness.fresh:
             return self._stale(value, freshness.note, seen), self.on_stale == "hold"
         problems: list[str] = []
-        for part in items(value):
-            problems.extend(self._one(part, record, seen, lookups))
+        for part in parts:
+            found = lookups.matches(self.source, self.key, part, self.ignore_case)
+            for other in found:  # the hot path: usually one record, which qualifies
+                if self._meets(other, record):
+                    seen[self.seen_as] = _looked_up(other)
+                    break
+            else:
+                problems.extend(self._one(part, found, record, seen))
         return (self._own(tuple(problems), record, value) if problems else None), False
 
     def test(self, value: Any, record: Record, seen: dict[str, Any]) -> Problems:
         return self.run(record, seen)
 
-    def _one(self, part: str, record: Record, seen: dict[str, Any],
-             lookups: Lookups) -> list[str]:
-        where = f"{self.field}{LOOKED_UP}{self.source}"
-        found = lookups.matches(self.source, self.key, part, self.ignore_case)
+    def _meets(self, other: Record, record: Record) -> bool:
+        """Whether `other` meets every requirement (`_qualifies` says how it does not)."""
+        for _, read, allowed in self.require:
+            if text(read(other)) not in allowed:
+                return False
+        for _, read in self.filled:
+            if is_empty(read(other)):
+                return False
+        return not self.equal or not self._qualifies(other, record)
+
+    def _one(self, part: str, found: Sequence[Record], record: Record,
+             seen: dict[str, Any]) -> list[str]:
+        """What is wrong when no record found for `part` qualifies (a key that is not unique:
+        any one that qualifies would have done); the first one found is named."""
         if not found:
-            seen[where] = f"no record with {self.key} = {part!r}"
+            seen[self.seen_as] = f"no record with {self.key} = {part!r}"
             return [f"{label(self.field)} {show(part)} matches no {self.what} "
                     f"(none has {label(self.key)} {show(part)})"]
-        first_problems: list[str] = []
-        for other in found:  # a key that is not unique: any one record that qualifies will do
-            problems = self._qualifies(other, record)
-            if not problems:
-                seen[where] = _looked_up(other)
-                return []
-            first_problems = first_problems or problems
-            seen.setdefault(where, _looked_up(found[0]))
-        return [f"{self.what} {show(found[0].name or found[0].id)} ({found[0].id}, for "
-                f"{label(self.field)} {show(part)}): {problem}" for problem in first_problems]
+        first = found[0]
+        seen[self.seen_as] = _looked_up(first)
+        return [f"{self.what} {show(first.name or first.id)} ({first.id}, for "
+                f"{label(self.field)} {show(part)}): {problem}"
+                for problem in self._qualifies(first, record)]
 
     def _qualifies(self, other: Record, record: Record) -> list[str]:
         problems = []
@@ -154,8 +167,7 @@ class LookupCheck(FieldCheck):
         return problems
 
     def _stale(self, value: Any, note: str, seen: dict[str, Any]) -> Problems:
-        seen[f"{self.field}{LOOKED_UP}{self.source}"] = (f"not looked up (on_stale = "
-                                                         f"{self.on_stale}): {note}")
+        seen[self.seen_as] = f"not looked up (on_stale = {self.on_stale}): {note}"
         if self.on_stale == "pass":
             return None
         why = (f"{label(self.field)} {show(value)} could not be checked against {self.what}: "
