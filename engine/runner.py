@@ -58,8 +58,9 @@ class Runner:
 
     def _lookups(self, now: datetime) -> SnapshotLookups:
         """This cycle's view of the other sources' snapshots, for cross-tool checks."""
-        failing = {sid: h.last_error or "failing" for sid, h in list(self.health.items())
-                   if h.consecutive_failures}
+        # Only the kind of error: the text may name internal URLs, and it reaches the teams.
+        failing = {sid: (h.last_error or "error").partition(":")[0]
+                   for sid, h in list(self.health.items()) if h.consecutive_failures}
         return SnapshotLookups(self.store, now, self.lookup_ages, failing, self.lookup_indexes)
 
     def run_source(self, source_id: str) -> CycleReport | None:

@@ -162,6 +162,7 @@ def test_a_failing_source_is_named_and_a_held_gate_decides_once_it_is_fresh(worl
     assert _comments(box, tasks["missing"]) == [] and _comments(box, tasks["known"]) == []
     [held] = runtime.store.evaluations(CONTENT, tasks["missing"])
     assert held.held and f"polling {CAMPAIGNS} is failing" in held.basis
+    assert "HTTP" not in held.basis and "500" not in held.basis  # the error's kind, not its text
     [stored] = [r for r in runtime.store.stored_records(CONTENT) if r.record_id == tasks["missing"]]
     assert "HELD" in "\n".join(explain_lines(runtime.store, stored))
 
