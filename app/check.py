@@ -9,7 +9,7 @@ from baton.connectors.capabilities import CAPABILITIES
 from baton.core.actions import ActionKind
 from baton.core.config import Config, SalesforceSource
 from baton.core.owners import OwnerRef
-from baton.rules import Gate, RuleFileError, RuleSet, load_rule_set
+from baton.rules import Gate, LookupCheck, RuleFileError, RuleSet, load_rule_set
 from baton.rules.templates import SLA_PLACEHOLDERS, STANDARD_PLACEHOLDERS, placeholders
 from baton.rules.evaluate import fields_read
 from baton.rules.examples import check_problems as example_problems
@@ -64,6 +64,7 @@ def problems_against(config: Config, rule_set: RuleSet, files: list[Path]) -> li
                                 f"{source} ({', '.join(workflow)})")
     for gate in rule_set.gates:
         problems.extend(_unfetched_fields(config, gate))
+        problems.extend(_lookup_problems(config, gate, configured))
     # the rule tests beside the files
     problems.extend(example_problems(files, rule_set, lambda source: fetched_fields(config, source)))
     write_backs = _write_backs(rule_set)
@@ -187,6 +188,30 @@ def _unfetched_fields(config: Config, gate: Gate) -> list[str]:
     return [f"gate {gate.id}: reads {name!r}, which {gate.source} does not fetch "
             f"(add it to that source's `fields` in {config.path})"
             for name in sorted(fields_read(gate) - fetched)]
+
+
+def _lookup_problems(config: Config, gate: Gate, configured: set[str]) -> list[str]:
+    """A cross-tool check reads another source's snapshot: that source must be polled here,
+    and, where its fetched fields are known (Salesforce), fetch the key and every field the
+    check reads; `baton doctor` checks the others on the live tool."""
+    problems = []
+    for check in gate.checks:
+        if not isinstance(check, LookupCheck):
+            continue
+        where = f"gate {gate.id}: check {check.id} looks up {check.source!r}"
+        if check.source not in configured:
+            problems.append(f"{where}, which is not a configured source (known: "
+                            f"{', '.join(sorted(configured)) or 'none'}); configure it in "
+                            f"{config.path} so Baton keeps a copy to look into")
+            continue
+        fetched = fetched_fields(config, check.source)
+        if fetched is None:
+            continue
+        for name in sorted(check.their_fields - fetched - {"id", "name", "status"}):
+            what = "its key" if name == check.key else "a field"
+            problems.append(f"{where}: {what} {name!r} is not fetched by {check.source} (add "
+                            f"it to that source's `fields` in {config.path})")
+    return problems
 
 
 def _workflow_of(config: Config, source_id: str) -> list[str]:

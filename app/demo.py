@@ -119,7 +119,8 @@ def script(sandbox: Sandbox, cast: Cast) -> list[Scene]:
         Scene(3.5, "... and an SDR calls him two minutes later (both moves happen between two polls)",
               lead("alan", Status="Working - Contacted")),
         Scene(3.6, "Content: 'winter' and 'partner' (typo in the name, no brief) go to Ready for "
-                   "Design; 'carousel' (bad UTMs) goes to Ready for Web",
+                   "Design; 'carousel' (bad UTMs; its campaign CMP-1203 is missing in Salesforce) goes "
+                   "to Ready for Web",
               both(lambda: asana.move_task(cast.tasks["winter"], "Ready for Design"),
                    lambda: asana.move_task(cast.tasks["partner"], "Ready for Design"),
                    lambda: asana.move_task(cast.tasks["carousel"], "Ready for Web"))),

@@ -23,7 +23,7 @@ from baton.core import logs
 from baton.core.config import AsanaSource, Config, SalesforceSource, Secrets, SheetsSource, load_config
 from baton.core.errors import BatonError
 from baton.core.owners import OwnerKind
-from baton.rules import RuleSet
+from baton.rules import LookupCheck, RuleSet
 from baton.rules.evaluate import fields_read
 from baton.rules.templates import (
     SLA_PLACEHOLDERS, STANDARD_PLACEHOLDERS, TemplateSyntaxError, parse_template,
@@ -74,6 +74,11 @@ def needs_of(config: Config, rules: RuleSet) -> dict[str, Needs]:
         who = f"gate {gate.id}"
         for name in fields_read(gate):
             need.fields[name].append(who)
+        for lookup in gate.checks:  # a cross-tool check reads fields of the source it looks into
+            looked_into = collected.get(lookup.source) if isinstance(lookup, LookupCheck) else None
+            if isinstance(lookup, LookupCheck) and looked_into is not None:
+                for name in sorted(lookup.their_fields - {"id", "name", "status"}):
+                    looked_into.fields[name].append(f"{who} (lookup from {gate.source})")
         for status in (gate.enters, *gate.from_statuses, gate.on_fail.move_to):
             if status:
                 need.statuses[status].append(who)

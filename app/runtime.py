@@ -18,6 +18,7 @@ from baton.core import logs
 from baton.core.clock import utcnow
 from baton.core.config import Config, Secrets
 from baton.engine.live_rules import LiveRules
+from baton.engine.lookups import allowed_ages
 from baton.engine.runner import Runner
 from baton.rules import Problem
 from baton.store import StateStore
@@ -39,7 +40,8 @@ class Runtime:
 
     def runner(self, dry_run: bool = False, clock: Callable[[], datetime] = utcnow) -> Runner:
         return Runner(self.connectors, self.store, self.rules, clock=clock, dry_run=dry_run,
-                      notifier=WebhookNotifier(self.secrets))
+                      notifier=WebhookNotifier(self.secrets),
+                      lookup_ages=allowed_ages(self.config))
 
 
 def load_secrets(config: Config) -> Secrets:

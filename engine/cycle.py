@@ -30,9 +30,11 @@ from baton.engine.entries import (MOVED_ON, Entry, fresh_entries, passed_through
 from baton.engine.planner import LEDGER_REF, describe, ledger_ref, plan_failure, plan_resolution
 from baton.engine.sla import catch_up, escalate, start_and_meet
 from baton.engine.transitions import Observed, detect
-from baton.rules import RuleSet, evaluate_gate
+from baton.engine.lookups import held_entries
+from baton.rules import NO_LOOKUPS, Lookups, RuleSet, evaluate_gate
 from baton.rules.model import OBSERVE
 from baton.store import CycleWrite, Evaluation, LedgerEntry, OpenViolation, StateStore
+from baton.store.rows import HELD
 
 log = structlog.get_logger()
 
@@ -54,7 +56,9 @@ class CycleReport:
 
 def run_cycle(source_id: str, connector: Connector, store: StateStore, rules: RuleSet,
               now: datetime, *, dry_run: bool = False,
-              notifier: WebhookNotifier | None = None) -> CycleReport:
+              notifier: WebhookNotifier | None = None,
+              lookups: Lookups = NO_LOOKUPS) -> CycleReport:
+    """`lookups`: the other sources' snapshots, for cross-tool checks (engine.lookups)."""
     report = CycleReport(source_id)
     pending = [] if dry_run else store.pending_actions(source_id)
     # A bounce left pending waits for this poll: if a person moved the record meanwhile, it is
@@ -98,6 +102,7 @@ def run_cycle(source_id: str, connector: Connector, store: StateStore, rules: Ru
 
     fresh = _new_transitions(observed, store)
     entries = _entries(source_id, observed, fresh, rules, connector)
+    held = held_entries(source_id, rules, store, [o.record for o in observed])
 
     write = CycleWrite(source_id, stream.cursor, advance_cursor=stream.complete,
                        records=[o.record for o in observed],
@@ -106,7 +111,8 @@ def run_cycle(source_id: str, connector: Connector, store: StateStore, rules: Ru
     write.owner_changes = owner_changes
     write.transition_values = {e.transition.key: (e.record, e.basis or (
         "" if e.still_there else MOVED_ON)) for e in entries}  # what preview replays on
-    _evaluate(source_id, entries, rules, store, write, connector.capabilities, now)
+    _evaluate(source_id, [*entries, *(e for e, _ in held)], rules, store, write,
+              connector.capabilities, now, lookups, {(e.transition.key, g) for e, g in held})
     _advance_slas(source_id, rules, store, write, now, report)
     report.transitions = len(write.transitions)
     report.evaluations = len(write.evaluations)
@@ -189,18 +195,33 @@ def _entries(source_id: str, observed: Sequence[Observed], fresh: set[str], rule
 
 
 def _evaluate(source_id: str, entries: Sequence[Entry], rules: RuleSet, store: StateStore,
-              write: CycleWrite, capabilities: Capabilities, now: datetime) -> None:
+              write: CycleWrite, capabilities: Capabilities, now: datetime,
+              lookups: Lookups = NO_LOOKUPS,
+              rejudged: frozenset[tuple[str, str]] | set[tuple[str, str]] = frozenset()) -> None:
     """Gates run for every entry into their status, oldest first, also one the record has
     already left (A→B→C between two polls: B's gate runs); only an entry the record is still in
-    may bounce it."""
+    may bounce it. A gate waiting on a stale lookup source is recorded as held and writes
+    nothing; `rejudged` (transition key, gate) are such held verdicts, judged again."""
     open_violations = store.open_violations(source_id, list(dict.fromkeys(e.record.id for e in entries)))
     evaluations, opened, resolved, actions = [], [], [], []
     failed: list[digest.Failed] = []
     digests: dict[str, tuple[str, str, str, str]] = {}  # a digest a resolution here may close
     for entry in sorted(entries, key=lambda e: e.transition.at):
         record, transition = entry.record, entry.transition
+        again = {g for k, g in rejudged if k == transition.key}
         for gate in rules.gates_entering(source_id, transition.to_status, transition.from_status):
-            result = evaluate_gate(gate, record)
+            if again and gate.id not in again:
+                continue  # this entry's other gates were decided when it was fresh
+            result = evaluate_gate(gate, record, lookups=lookups)
+            if result.held:
+                log.info("gate.held", source=source_id, record=record.id, gate=gate.id)
+                if not again:  # a held verdict already recorded stays as it is
+                    evaluations.append(Evaluation(
+                        transition.key, source_id, record.id, gate.id, rules.version, False,
+                        [{"check": f.check_id, "field": f.field, "message": f.message}
+                         for f in result.failures],
+                        result.values_seen, HELD + "; ".join(result.messages), gate.mode))
+                continue
             evaluations.append(Evaluation(
                 transition.key, source_id, record.id, gate.id, rules.version, result.passed,
                 [{"check": f.check_id, "field": f.field, "message": f.message} for f in result.failures],

@@ -21,6 +21,7 @@ from baton.core.errors import QuotaExhausted, SourceError
 from baton.connectors.webhook import WebhookNotifier
 from baton.engine.cycle import CycleReport, run_cycle
 from baton.engine.live_rules import LiveRules
+from baton.engine.lookups import SnapshotIndexes, SnapshotLookups
 from baton.store import StateStore
 
 log = structlog.get_logger()
@@ -48,6 +49,19 @@ class Runner:
     max_backoff: timedelta = timedelta(minutes=15)
     health: dict[str, SourceHealth] = field(default_factory=dict)
     totals: dict[str, Counter[str]] = field(default_factory=dict)  # for /metrics
+    # how old each source's snapshot may be for cross-tool checks (engine.lookups.allowed_ages)
+    lookup_ages: Mapping[str, timedelta] = field(default_factory=dict)
+    lookup_indexes: SnapshotIndexes = field(init=False)  # kept across cycles
+
+    def __post_init__(self) -> None:
+        self.lookup_indexes = SnapshotIndexes(self.store)
+
+    def _lookups(self, now: datetime) -> SnapshotLookups:
+        """This cycle's view of the other sources' snapshots, for cross-tool checks."""
+        # Only the kind of error: the text may name internal URLs, and it reaches the teams.
+        failing = {sid: (h.last_error or "error").partition(":")[0]
+                   for sid, h in list(self.health.items()) if h.consecutive_failures}
+        return SnapshotLookups(self.store, now, self.lookup_ages, failing, self.lookup_indexes)
 
     def run_source(self, source_id: str) -> CycleReport | None:
         health = self.health.setdefault(source_id, SourceHealth())
@@ -61,7 +75,7 @@ class Runner:
         try:
             report = run_cycle(source_id, self.connectors[source_id], self.store,
                                self.rules.current(), now, dry_run=self.dry_run,
-                               notifier=self.notifier)
+                               notifier=self.notifier, lookups=self._lookups(now))
         except QuotaExhausted as error:
             self.store.pause(source_id, error.resume_at, str(error))
             bound.warning("source.paused", until=error.resume_at.isoformat(), reason=str(error))

@@ -77,14 +77,16 @@ def _is_person(owner: str) -> bool:
 
 def gate_evaluations(rows: Iterable[EvaluationRow],
                      transitions: Iterable[Transition] = ()) -> list[GateEvaluation]:
-    """Stored verdicts as KPI values; the handoff time is the judged transition's."""
+    """Stored verdicts as KPI values; the handoff time is the judged transition's. A held
+    verdict (a cross-tool lookup waiting for a fresh snapshot) is no verdict yet: left out."""
     at_by_key = {t.key: t.at for t in transitions}
     return [GateEvaluation(
         source=row.source, record_id=row.record_id, gate_id=row.gate_id, passed=row.passed,
         at=at_by_key.get(row.transition_key) or row.evaluated_at,
         failures=tuple(CheckFailure(str(f.get("check", "")), str(f.get("field", "") or ""),
                                     str(f.get("message", "") or "")) for f in row.failures),
-        transition_key=row.transition_key, rule_version=row.rule_version) for row in rows]
+        transition_key=row.transition_key, rule_version=row.rule_version)
+        for row in rows if not row.held]
 
 
 def snapshots(rows: Iterable[StoredRecord], due_field: str = "",

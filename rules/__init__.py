@@ -8,7 +8,7 @@
 Modules: errors (Problem, RuleFileError), model (runtime objects), schema / schema_checks /
 schema_sla (TOML shapes, each spec building its object), build (the build context), loader,
 checks (the simple kinds), naming, utm, expressions (CEL), regex (RE2), sla, business_hours,
-templates, values, evaluate.
+templates, values, lookup (cross-tool checks and the `Lookups` they read), evaluate.
 """
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from .checks import Check, Condition
 from .errors import Problem, RuleFileError
 from .evaluate import evaluate_gate, failure_context, fields_read
 from .loader import TABLE_READERS, load_rule_set
+from .lookup import NO_LOOKUPS, Freshness, LookupCheck, Lookups
 from .model import CheckFailure, Gate, GateResult, LateCheck, OnFail, OnPass, RuleSet, Taxonomy
 from .tasks import TaskSpec
 from .naming import NamingTemplate
@@ -23,7 +24,8 @@ from .templates import TemplateSyntaxError, parse_template, render
 from .utm import UtmTaxonomy
 
 __all__ = [
-    "Check", "CheckFailure", "Condition", "Gate", "GateResult", "LateCheck", "NamingTemplate", "OnFail",
+    "Check", "CheckFailure", "Condition", "Freshness", "Gate", "GateResult", "LateCheck", "LookupCheck", "Lookups",
+    "NO_LOOKUPS", "NamingTemplate", "OnFail",
     "OnPass", "Problem", "RuleFileError", "RuleSet",
     "TABLE_READERS", "TaskSpec", "Taxonomy", "TemplateSyntaxError", "UtmTaxonomy",
     "evaluate_gate", "failure_context", "fields_read", "load_rule_set", "parse_template", "render",

@@ -12,18 +12,23 @@ from typing import Any
 
 from baton.core.records import Record
 
-from .model import CheckFailure, Gate, GateResult, LateCheck
+from .lookup import NO_LOOKUPS, LookupCheck, Lookups
+from .model import CheckFailure, Gate, GateResult, HeldCheck, LateCheck
 from .templates import bullet_list, record_context
 
 CHECK_BUDGET_SECONDS = 0.2  # one record's checks, in one gate; override with `budget=`
 
 
-def evaluate_gate(gate: Gate, record: Record, *, budget: float | None = None) -> GateResult:
+def evaluate_gate(gate: Gate, record: Record, *, budget: float | None = None,
+                  lookups: Lookups = NO_LOOKUPS) -> GateResult:
     """Run every check of `gate` on `record`; all failures are reported, not just the first.
 
     Past `budget` seconds (default CHECK_BUDGET_SECONDS) the record is not checked further: the
     result fails with a "could not be checked in time" message naming the check that ran over
-    (a `LateCheck` failure), and `GateResult.timed_out` is that check's id."""
+    (a `LateCheck` failure), and `GateResult.timed_out` is that check's id.
+
+    Cross-tool checks (rules.lookup) read the other sources' snapshots through `lookups`; one
+    whose source is stale under `on_stale = "hold"` reports a `HeldCheck` (`GateResult.held`)."""
     limit = CHECK_BUDGET_SECONDS if budget is None else budget
     checks = gate.checks
     last = checks[-1] if checks else None  # after the last check there is nothing to stop
@@ -31,14 +36,19 @@ def evaluate_gate(gate: Gate, record: Record, *, budget: float | None = None) ->
     seen: dict[str, Any] = {}
     failures: list[CheckFailure] = []
     for check in checks:
+        failure: type[CheckFailure] = CheckFailure
         try:
-            problems = check.run(record, seen)
+            if type(check) is LookupCheck:
+                problems, held = check.judge(record, seen, lookups)
+                failure = HeldCheck if held else CheckFailure
+            else:
+                problems = check.run(record, seen)
         except Exception as error:  # never let one record take the cycle down
             problems = (f"This check could not be run ({type(error).__name__}); "
                         "please tell your Baton admin",)
         if problems:
             for message in problems:
-                failures.append(CheckFailure(check.id, check.field, message))
+                failures.append(failure(check.id, check.field, message))
         if check is not last and perf_counter() > deadline:
             skipped = len(checks) - checks.index(check) - 1
             failures.append(LateCheck(check.id, check.field, _late(check.id, limit, skipped)))

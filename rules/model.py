@@ -98,6 +98,11 @@ class LateCheck(CheckFailure):
 
 
 @dataclass(frozen=True, slots=True)
+class HeldCheck(CheckFailure):
+    """A lookup whose source is stale under `on_stale = "hold"` (rules.lookup): it waits."""
+
+
+@dataclass(frozen=True, slots=True)
 class GateResult:
     gate_id: str
     passed: bool
@@ -107,6 +112,12 @@ class GateResult:
     @property
     def messages(self) -> list[str]:
         return [failure.message for failure in self.failures]
+
+    @property
+    def held(self) -> bool:
+        """Nothing failed but a cross-tool lookup whose source is stale under `on_stale =
+        "hold"` (rules.lookup): the gate decides later, not now."""
+        return bool(self.failures) and all(isinstance(f, HeldCheck) for f in self.failures)
 
     @property
     def timed_out(self) -> str | None:

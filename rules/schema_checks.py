@@ -18,6 +18,7 @@ from .checks import (
 )
 from .errors import found
 from .expressions import Expression, ExpressionCheck, ExpressionError
+from .lookup import LookupCheck
 from .naming import NamingCheck
 from .utm import UtmCheck
 
@@ -207,9 +208,36 @@ class ExprSpec(CheckSpec):
         return ExpressionCheck(expression=expression, **common)
 
 
+class LookupTableSpec(Spec):
+    """`lookup = { ... }`: where the value is looked up and what the record found must meet."""
+
+    source: NonEmpty
+    key: NonEmpty
+    name: NonEmpty | None = None  # how the team calls what is looked up ("Salesforce Campaign")
+    require: dict[NonEmpty, Scalar | list[Scalar]] = {}
+    filled: list[NonEmpty] = []
+    equal: dict[NonEmpty, NonEmpty] = {}  # their field -> this record's field
+    on_stale: Literal["fail", "pass", "hold"] = "fail"
+    ignore_case: bool = False
+
+
+class LookupSpec(FieldSpec):
+    kind = "lookup"
+    keys = ("lookup",)
+    lookup: LookupTableSpec
+
+    def make(self, ctx: Build, where: str, common: dict[str, Any]) -> Check | None:
+        spec = self.lookup
+        require = {name: value if isinstance(value, list) else [value]
+                   for name, value in spec.require.items()}
+        return LookupCheck(source=spec.source, key=spec.key, what=spec.name, require=require,
+                           filled=spec.filled, equal=spec.equal, on_stale=spec.on_stale,
+                           ignore_case=spec.ignore_case, **common)
+
+
 _SPECS: tuple[type[CheckSpec], ...] = (
     PatternSpec, AllowedSpec, TaxonomyCheckSpec, LengthSpec, IsTrueSpec, DateOrderSpec,
-    NamingCheckSpec, UtmCheckSpec, ExprSpec,
+    NamingCheckSpec, UtmCheckSpec, ExprSpec, LookupSpec,
     RequiredSpec,  # last: it may accompany the others
 )
 # kind → (the keys that select it, its spec); a check has exactly one kind

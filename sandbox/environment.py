@@ -23,14 +23,19 @@ from baton.sandbox.tls import LocalCA
 
 
 def _for_sources(rule_file: Path, running: set[str]) -> bool:
-    """A rule file whose gates and SLAs are all for sources the sandbox runs (`baton run`
-    refuses rules for a source that is not configured, as `baton check` does)."""
+    """A rule file whose gates and SLAs are all for sources the sandbox runs, and whose
+    cross-tool checks look up only such sources (`baton run` refuses rules for a source that
+    is not configured, as `baton check` does)."""
     try:
         tables = tomllib.loads(rule_file.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return True  # a broken file stays: `baton check` is there to name it
-    return all(item.get("source") in running
-               for kind in ("gate", "sla") for item in tables.get(kind, []))
+    items = [item for kind in ("gate", "sla") for item in tables.get(kind, [])]
+    looked_up = [check["lookup"].get("source") for gate in tables.get("gate", [])
+                 for check in gate.get("checks", [])
+                 if isinstance(check, dict) and isinstance(check.get("lookup"), dict)]
+    return all(item.get("source") in running for item in items) and \
+        all(source in running for source in looked_up)
 
 
 def _bypass_proxies_for_loopback() -> None:

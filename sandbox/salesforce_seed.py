@@ -33,6 +33,27 @@ class DemoOrg:
     remediation_id: str
     remediation_queue_id: str
     lead_ids: tuple[str, ...]
+    campaign_ids: tuple[str, ...] = ()
+
+
+# The campaigns the Asana content calendar and the UTM tracker refer to by Campaign ID
+# (Code__c). CMP-1203, the demo's launch carousel, is missing on purpose: the cross-tool gate
+# `campaign-in-salesforce` (rules/demo/cross-tool.toml) names it.
+DEMO_CAMPAIGNS: tuple[dict[str, Any], ...] = tuple(
+    {"Name": name, "Code__c": code, "Status": status, "IsActive": status == "In Progress",
+     "Type": kind, "UTM_Source__c": source, "UTM_Medium__c": medium,
+     "UTM_Campaign__c": f"{code.lower()}-{slug}"}
+    for code, name, slug, status, kind, source, medium in (
+        ("CMP-1201", "Winter launch", "winter-launch", "In Progress", "Email", "newsletter", "email"),
+        ("CMP-1202", "Partner webinar", "partner-webinar", "Planned", "Webinar", "newsletter",
+         "email"),
+        ("CMP-1204", "Autumn recap", "autumn-recap", "Completed", "Email", "newsletter", "email"),
+        ("CMP-1301", "Spring digest", "spring-digest", "Planned", "Email", "newsletter", "email"),
+        ("CMP-1302", "Retargeting", "retarget", "In Progress", "Advertisement", "gdn", "display"),
+        # the content calendar's seeded tasks (sandbox.asana_seed)
+        *((f"CMP-{n}", f"Campaign {n}", "seeded", "In Progress", "Other", "newsletter", "email")
+          for n in range(1042, 1052)),
+    ))
 
 
 _DEMO_LEADS: tuple[tuple[str, str, str, str, str, str, Any, Any], ...] = (
@@ -161,7 +182,8 @@ def seed_demo_org(emulator: SalesforceEmulator) -> DemoOrg:
             row["Webinar_Topic__c"] = topic
         rows.append(row)
     lead_ids = emulator.bulk_load("Lead", rows, created_by=ops)
-    return DemoOrg(sdr, manager, ops, remediation, queue, tuple(lead_ids))
+    campaigns = [create("Campaign", {**values, "OwnerId": ops}) for values in DEMO_CAMPAIGNS]
+    return DemoOrg(sdr, manager, ops, remediation, queue, tuple(lead_ids), tuple(campaigns))
 
 
 _FIRST = ("Alex", "Sam", "Jordan", "Taylor", "Morgan", "Casey", "Riley", "Jamie", "Avery", "Quinn",

@@ -16,14 +16,18 @@ from baton.core.actions import Action
 from baton.core.records import Record
 from baton.store.action_codec import action_from_dict
 
+HELD = "held: "  # the basis of an evaluation that waits for a fresh lookup (engine.cycle)
+
 
 @dataclass(frozen=True, slots=True)
 class SourceState:
-    """Where a source stands: its cursor, when its baseline was taken (None: never), a pause."""
+    """Where a source stands: its cursor, when its baseline was taken (None: never), a pause,
+    and when its last complete poll was made durable (how fresh its snapshot is)."""
 
     cursor: str | None = None
     baseline_at: datetime | None = None
     paused_until: datetime | None = None
+    polled_at: datetime | None = None
 
     @property
     def has_baseline(self) -> bool:
@@ -88,6 +92,11 @@ class EvaluationRow:
     @property
     def observed(self) -> bool:
         return self.mode == "observe"
+
+    @property
+    def held(self) -> bool:
+        """Not decided yet: a cross-tool lookup's source was stale (`on_stale = "hold"`)."""
+        return self.basis.startswith(HELD)
 
     @classmethod
     def from_row(cls, row: Any) -> EvaluationRow:

@@ -23,7 +23,7 @@ from baton.core.faults import crashpoint
 from baton.store import database, schema, sqlite_file
 from baton.store.action_codec import action_from_dict, action_to_dict
 from baton.store.models import CycleWrite, KnownRecord, LedgerEntry, OpenViolation, SlaTimer
-from baton.store.rows import (EvaluationRow, LedgerRow, SourceState, StoredRecord,
+from baton.store.rows import (HELD, EvaluationRow, LedgerRow, SourceState, StoredRecord,
                               TransitionValues, values_at)
 from baton.core.records import Transition
 
@@ -101,9 +101,10 @@ class StateStore:
         """Cursor, baseline time and pause of a source; a source never seen has no baseline."""
         c = schema.cursors.c
         with self.engine.connect() as connection:
-            row = connection.execute(select(c.cursor, c.baseline_at, c.paused_until)
+            row = connection.execute(select(c.cursor, c.baseline_at, c.paused_until, c.updated_at)
                                      .where(c.source == source)).first()
-        return SourceState(row.cursor, row.baseline_at, row.paused_until) if row else SourceState()
+        return (SourceState(row.cursor, row.baseline_at, row.paused_until, row.updated_at)
+                if row else SourceState())
 
     def pause(self, source: str, until: datetime | None, reason: str = "") -> None:
         c = schema.cursors.c
@@ -145,7 +146,15 @@ class StateStore:
                     [_transition_row(t, now, write.transition_values.get(t.key))
                      for t in write.transitions])
             if write.evaluations:
-                connection.execute(self._insert_ignore(schema.evaluations, ["transition_key", "gate_id"]), [
+                # One verdict per (transition, gate); a held one (rows.HELD) gives way to the
+                # decision taken once the lookup's source is fresh again.
+                statement = self._dialect_insert(schema.evaluations)
+                decided = ("rule_version", "passed", "failures_json", "values_json",
+                           "values_basis", "evaluated_at")
+                connection.execute(statement.on_conflict_do_update(
+                    index_elements=["transition_key", "gate_id"],
+                    set_={k: statement.excluded[k] for k in decided},
+                    where=schema.evaluations.c.values_basis.like(HELD + "%")), [
                     {"transition_key": e.transition_key, "source": e.source, "record_id": e.record_id,
                      "gate_id": e.gate_id, "rule_version": e.rule_version, "passed": e.passed,
                      "failures_json": _dumps(e.failures), "values_json": _dumps(e.values),
@@ -390,6 +399,26 @@ class StateStore:
             return [EvaluationRow.from_row(r)
                     for r in connection.execute(query.order_by(c.evaluated_at, c.id))]
 
+    def held_evaluations(self, source: str) -> list[EvaluationRow]:
+        """Verdicts still waiting for a fresh lookup source (rows.HELD), oldest first."""
+        c = schema.evaluations.c
+        query = select(schema.evaluations).where(c.source == source,
+                                                 c.values_basis.like(HELD + "%"))
+        with self.engine.connect() as connection:
+            return [EvaluationRow.from_row(r)
+                    for r in connection.execute(query.order_by(c.evaluated_at, c.id))]
+
+    def transitions_by_key(self, keys: Sequence[str]) -> dict[str, Transition]:
+        c = schema.transitions.c
+        found: dict[str, Transition] = {}
+        with self.engine.connect() as connection:
+            for chunk in _chunks(keys):
+                for row in connection.execute(select(schema.transitions).where(c.key.in_(chunk))):
+                    found[row.key] = Transition(row.source, row.record_id, row.from_status,
+                                                row.to_status, row.at, TimeSource(row.time_source),
+                                                row.backfilled)
+        return found
+
     def ledger_entries(self, record_id: str | None = None) -> list[LedgerRow]:
         c = schema.ledger.c
         query = select(schema.ledger)
@@ -399,11 +428,16 @@ class StateStore:
             return [LedgerRow.from_row(r)
                     for r in connection.execute(query.order_by(c.created_at, c.key))]
 
-    def stored_records(self, source: str, record_id: str | None = None) -> Iterator[StoredRecord]:
+    def stored_records(self, source: str, record_id: str | None = None,
+                       seen_after: datetime | None = None) -> Iterator[StoredRecord]:
+        """A source's snapshot; `seen_after`: only the records stored after that time (what a
+        cross-tool lookup index must read again, engine.lookups)."""
         c = schema.records.c
         query = select(schema.records).where(c.source == source)
         if record_id:
             query = query.where(c.record_id == record_id)
+        if seen_after is not None:
+            query = query.where(c.seen_at > seen_after)
         with self.engine.connect() as connection:
             for row in connection.execute(query.order_by(c.record_id)):
                 yield StoredRecord.from_row(row)

@@ -37,7 +37,7 @@ def demo_state(tmp_path_factory):
 
 def test_check_passes_on_the_shipped_config_and_lists_every_problem_otherwise(tmp_path, capsys):
     assert main(["check", "--config", str(ROOT / "config.toml")]) == 0
-    assert "OK: 3 source(s), 5 gate(s)" in capsys.readouterr().out
+    assert "OK: 4 source(s), 6 gate(s)" in capsys.readouterr().out  # + campaigns, + shadow gate (issue #16)
 
     rules = tmp_path / "rules.toml"
     rules.write_text('[[gate]]\nid = "g"\nsource = "hubspot:deals"\nenters = "Won"\n'

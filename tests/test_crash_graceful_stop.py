@@ -89,7 +89,7 @@ def test_sigterm_mid_work_exits_cleanly_and_leaves_nothing_unwritten(make_sandbo
     rng = random.Random(6)
 
     process = _start(config_file, log)
-    _wait_for(log, lambda ev: sum(e["event"] == "source.baseline" for e in ev) == 3)
+    _wait_for(log, lambda ev: sum(e["event"] == "source.baseline" for e in ev) == 4)  # + campaigns
     time.sleep(1.1)
     t0 = box.clock.now().replace(microsecond=0)
     stops = []
@@ -145,7 +145,7 @@ def test_sigterm_with_every_api_stalled_ends_within_the_bound(make_sandbox, demo
                                    tmp_path / "state.db")
     log = tmp_path / "baton.log"
     process = _start(config_file, log)
-    _wait_for(log, lambda ev: sum(e["event"] == "source.baseline" for e in ev) == 3)
+    _wait_for(log, lambda ev: sum(e["event"] == "source.baseline" for e in ev) == 4)  # + campaigns
     for emulator in (box.salesforce, box.asana, box.sheets):
         emulator.faults.add("*", times=1000, delay=120)
     time.sleep(2.5)  # every source is now inside a request that will not be answered

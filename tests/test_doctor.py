@@ -149,7 +149,8 @@ def test_wrong_credentials_are_an_auth_failure(make_sandbox, demo_config):
     box = make_sandbox("salesforce")
     wrong = Secrets(environ={**os.environ, **box.env, "SALESFORCE_CLIENT_SECRET": "wrong"})
     failed, _ = _doctor(box, demo_config, wrong)
-    assert len(failed) == 1 and failed[0].startswith("salesforce: authentication failed")
+    # one ✗ per Salesforce source (leads, and the campaigns cross-tool checks read)
+    assert len(failed) == 2 and all(f.startswith("salesforce: authentication failed") for f in failed)
 
 
 def test_the_command_exits_0_then_1_and_prints_the_checklist(make_sandbox, demo_config, tmp_path,

@@ -98,7 +98,8 @@ class Story:
         note = box.sheets.note(box.spreadsheet_id, "UTM Tracker", row, status_col) or ""
         assert note.count("[baton:") == 1
         ledger = self.runtime.store.ledger_entries()
-        assert {e.source for e in ledger} == set(self.runtime.connectors)
+        # every source that has gates wrote; salesforce:campaigns is only read (cross-tool lookups)
+        assert {e.source for e in ledger} == set(self.runtime.connectors) - {"salesforce:campaigns"}
         assert {e.state for e in ledger} == {"done"}
 
 

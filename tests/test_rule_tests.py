@@ -71,8 +71,8 @@ def test_a_different_set_of_failing_checks_is_a_mismatch_with_the_messages(rules
 
 @pytest.mark.parametrize(("example", "problem"), [
     ('name = "x"\ngate = "nope"\nexpect = "pass"',
-     "line 1: example 'x'.gate: expected a gate the rule files define (mql-entry, mql-seniority, "
-     "ready-for-design, ready-for-web, utm-qa), found 'nope'"),
+     "line 1: example 'x'.gate: expected a gate the rule files define (campaign-in-salesforce, "
+     "mql-entry, mql-seniority, ready-for-design, ready-for-web, utm-qa), found 'nope'"),
     ('name = "x"\ngate = "mql-entry"\nfields = { Emial = "a@b.co" }\nexpect = "pass"',
      "line 1: example 'x'.fields: expected fields of salesforce:leads (Company, Consent__c, "
      "Email, Id, LeadSource, Name, OwnerId, Status, Title, Webinar_Topic__c), found 'Emial'"),

@@ -49,8 +49,9 @@ def messages(rules, gate_id: str, rec: Record) -> list[str]:
 
 
 def test_demo_files_load(rules):
-    assert [g.id for g in rules.gates] == ["ready-for-design", "ready-for-web", "mql-entry",
-                                         "mql-seniority", "utm-qa"]
+    assert [g.id for g in rules.gates] == ["ready-for-design", "ready-for-web",
+                                           "campaign-in-salesforce", "mql-entry", "mql-seniority",
+                                           "utm-qa"]
     assert rules.sources() == {"salesforce:leads", "asana:content-calendar", "sheets:utm-tracker"}
     assert [g.id for g in rules.gates_entering("salesforce:leads", "MQL", "Open - Not Contacted")] == ["mql-entry", "mql-seniority"]
 

@@ -14,6 +14,7 @@ from baton.app.state import open_recorded
 from baton.core.clock import utcnow
 from baton.core.config import Config, load_config
 from baton.rules import load_rule_set
+from baton.rules.lookup import LOOKED_UP
 from baton.store import EvaluationRow, LedgerRow, StateStore, StoredRecord
 
 VALUE_WIDTH = 80  # a value longer than this is cut in `explain` (the store keeps all of it)
@@ -75,11 +76,12 @@ def explain_lines(store: StateStore, record: StoredRecord) -> list[str]:
 
 
 def _evaluation_lines(e: EvaluationRow) -> list[str]:
-    verdict = "passed" if e.passed else "FAILED"
+    verdict = "HELD (waits for a fresh lookup source)" if e.held else "passed" if e.passed \
+        else "FAILED"
     shadow = "; observe mode, nothing written" if e.observed else ""
     lines = [f"  gate {e.gate_id} {verdict} (rules {e.rule_version}, {_when(e.evaluated_at)}{shadow})"]
     lines += [f"    - {f.get('message') or f.get('check', 'check')}" for f in e.failures]
-    basis = f" ({e.basis})" if e.basis else ""  # an entry the record had already left
+    basis = f" ({e.basis})" if e.basis and not e.held else ""  # an entry the record had left
     lines.append(f"    values seen{basis}: {_values(e.values)}")
     return lines
 
@@ -92,7 +94,9 @@ def _ledger_line(entry: LedgerRow) -> str:
 
 
 def _values(values: Mapping[str, Any]) -> str:
-    return ", ".join(f"{name} = {_cut(repr(value))}" for name, value in values.items()) or "none"
+    """Field values, shortened; what a cross-tool lookup saw is shown whole (it says why)."""
+    return ", ".join(f"{name} = {repr(value) if LOOKED_UP in name else _cut(repr(value))}"
+                     for name, value in values.items()) or "none"
 
 
 def _cut(text: str) -> str:

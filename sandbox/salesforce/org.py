@@ -63,7 +63,7 @@ class Org(Emulator, Catalog):
         self.tracked_fields = {
             sobject: set(fields) for sobject, fields in (
                 tracked_fields if tracked_fields is not None
-                else {"Lead": _editable(self.schemas["Lead"]), "Opportunity": {"StageName"}}
+                else {"Lead": _editable(self.schemas["Lead"]), "Opportunity": {"StageName"}, "Campaign": {"Status"}}
             ).items()
         }
         self._tables: dict[str, dict[str, dict[str, Any]]] = {name: {} for name in self.schemas}

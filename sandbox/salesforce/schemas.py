@@ -18,7 +18,8 @@ SANDBOX_REFRESH_TOKEN = "5Aep861sandbox.refresh.token"  # what a web-server flow
 KEY_PREFIXES = {
     "Lead": "00Q", "Task": "00T", "FeedItem": "0D5", "FeedComment": "0D7", "User": "005",
     "Group": "00G", "GroupMember": "011", "Opportunity": "006", "LeadHistory": "017",
-    "OpportunityFieldHistory": "01k", "Organization": "00D",
+    "OpportunityFieldHistory": "01k", "Organization": "00D", "Campaign": "701",
+    "CampaignHistory": "0C8",
 }
 _CHECKSUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
 _BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
@@ -92,6 +93,14 @@ def default_schemas() -> dict[str, ObjectSchema]:
             [Relationship("Owner", "OwnerId", "User"), *_AUDIT_RELS],
         ),
         ObjectSchema(
+            "Campaign",
+            {**AUDIT_FIELDS, "Name": F.STRING, "Status": F.PICKLIST, "Type": F.PICKLIST,
+             "IsActive": F.BOOLEAN, "OwnerId": F.REFERENCE, "StartDate": F.DATE,
+             "Code__c": F.STRING, "UTM_Source__c": F.STRING, "UTM_Medium__c": F.STRING,
+             "UTM_Campaign__c": F.STRING},
+            [Relationship("Owner", "OwnerId", "User"), *_AUDIT_RELS],
+        ),
+        ObjectSchema(
             "Task",
             {**AUDIT_FIELDS, "Subject": F.STRING, "Description": F.TEXTAREA, "WhoId": F.REFERENCE,
              "WhatId": F.REFERENCE, "OwnerId": F.REFERENCE, "Status": F.PICKLIST,
@@ -132,6 +141,7 @@ def default_schemas() -> dict[str, ObjectSchema]:
         ),
         _history_schema("LeadHistory", "Lead"),
         _history_schema("OpportunityFieldHistory", "Opportunity"),
+        _history_schema("CampaignHistory", "Campaign"),
     ]
     return {schema.name: schema for schema in schemas}
 
@@ -139,6 +149,7 @@ def default_schemas() -> dict[str, ObjectSchema]:
 REQUIRED = {
     "Lead": ("LastName", "Company"),
     "Opportunity": ("Name", "StageName", "CloseDate"),
+    "Campaign": ("Name",),
     "FeedItem": ("ParentId", "Body"),
     "FeedComment": ("FeedItemId", "CommentBody"),
     "User": ("LastName", "Username", "Email"),
@@ -154,6 +165,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     "FeedItem": {"Type": "TextPost", "IsRichText": False},
     "User": {"IsActive": True},
     "Group": {"Type": "Regular"},
+    "Campaign": {"Status": "Planned", "IsActive": False},
 }
 # Picklist values the org defines (describe's `picklistValues`); the emulator stores any value,
 # as an org with "restricted picklist" off does, but `baton doctor` compares against these.
@@ -168,10 +180,13 @@ DEFAULT_PICKLISTS: dict[tuple[str, str], tuple[str, ...]] = {
     ("Task", "Priority"): ("High", "Normal", "Low"),
     ("FeedItem", "Type"): ("TextPost", "LinkPost"),
     ("Group", "Type"): ("Regular", "Queue"),
+    ("Campaign", "Status"): ("Planned", "In Progress", "Completed", "Aborted"),
+    ("Campaign", "Type"): ("Email", "Webinar", "Advertisement", "Conference", "Other"),
 }
 FEED_TRACKED = frozenset({"Lead", "Opportunity"})  # Setup → Feed Tracking, on by default here
 HISTORY_OBJECTS = {"Lead": ("LeadHistory", "LeadId"),
-                   "Opportunity": ("OpportunityFieldHistory", "OpportunityId")}
+                   "Opportunity": ("OpportunityFieldHistory", "OpportunityId"),
+                   "Campaign": ("CampaignHistory", "CampaignId")}
 NOT_FOUND = [{"errorCode": "NOT_FOUND", "message": "The requested resource does not exist"}]
 
 
