@@ -22,6 +22,8 @@ from baton.connectors.webhook import WebhookNotifier
 from baton.engine.cycle import CycleReport, run_cycle
 from baton.engine.live_rules import LiveRules
 from baton.store import StateStore
+from baton.store.instances import Membership
+from baton.store.leases import LeaseLost
 
 log = structlog.get_logger()
 
@@ -48,8 +50,26 @@ class Runner:
     max_backoff: timedelta = timedelta(minutes=15)
     health: dict[str, SourceHealth] = field(default_factory=dict)
     totals: dict[str, Counter[str]] = field(default_factory=dict)  # for /metrics
+    # Several instances on PostgreSQL: only the sources this one leases run here, each cycle
+    # fenced by its source's lease (store.instances); None: every source (SQLite's flock).
+    leases: Membership | None = None
 
     def run_source(self, source_id: str) -> CycleReport | None:
+        if self.leases is None:
+            return self._run_source(source_id)
+        if not self.leases.holds(source_id):
+            return None
+        with self.leases.acting(source_id):
+            try:
+                report = self._run_source(source_id)
+            except LeaseLost as error:  # another instance took it over: it acts from here on
+                log.warning("lease.lost_in_cycle", source=source_id, error=str(error))
+                return None
+        if report is not None and not self.dry_run:
+            self.leases.succeeded(source_id)
+        return report
+
+    def _run_source(self, source_id: str) -> CycleReport | None:
         health = self.health.setdefault(source_id, SourceHealth())
         now = self.clock()
         if health.retry_at and now < health.retry_at:
@@ -62,6 +82,8 @@ class Runner:
             report = run_cycle(source_id, self.connectors[source_id], self.store,
                                self.rules.current(), now, dry_run=self.dry_run,
                                notifier=self.notifier)
+        except LeaseLost:
+            raise
         except QuotaExhausted as error:
             self.store.pause(source_id, error.resume_at, str(error))
             bound.warning("source.paused", until=error.resume_at.isoformat(), reason=str(error))
