@@ -60,11 +60,7 @@ class Runner:
         if not self.leases.holds(source_id):
             return None
         with self.leases.acting(source_id):
-            try:
-                report = self._run_source(source_id)
-            except LeaseLost as error:  # another instance took it over: it acts from here on
-                log.warning("lease.lost_in_cycle", source=source_id, error=str(error))
-                return None
+            report = self._run_source(source_id)
         if report is not None and not self.dry_run:
             self.leases.succeeded(source_id)
         return report
@@ -82,8 +78,9 @@ class Runner:
             report = run_cycle(source_id, self.connectors[source_id], self.store,
                                self.rules.current(), now, dry_run=self.dry_run,
                                notifier=self.notifier)
-        except LeaseLost:
-            raise
+        except LeaseLost as error:  # another instance took it over: it acts from here on
+            bound.warning("lease.lost_in_cycle", error=str(error))
+            return None
         except QuotaExhausted as error:
             self.store.pause(source_id, error.resume_at, str(error))
             bound.warning("source.paused", until=error.resume_at.isoformat(), reason=str(error))
