@@ -13,6 +13,7 @@
     baton preview GATE               try a gate on the current records and the recorded history
     baton reset-state                move the state file aside; the next run takes a new baseline
     baton migrate-state --to URL     copy the SQLite state into an empty PostgreSQL database
+    baton status                     instances, the sources each holds, last success per source
 
 The commands live in `baton.app.commands`; the exit codes in `baton.app.exit_codes`.
 A user error (a bad option value, a missing folder, an empty state) is one line on stderr that
@@ -36,6 +37,7 @@ from baton.app.commands.explain import command_explain, command_preview
 from baton.app.commands.reports import command_audit, command_map, command_report
 from baton.app.commands.run import command_backfill, command_demo, command_run
 from baton.app.commands.sandbox import command_sandbox
+from baton.app.commands.status import command_status
 from baton.app.commands.state import command_migrate_state, command_reset_state
 from baton.app.exit_codes import Refused, UsageError
 from baton.core.clock import utcnow
@@ -169,6 +171,11 @@ def build_parser() -> argparse.ArgumentParser:
     reset = commands.add_parser("reset-state", parents=[common],
                                 help="move the state file aside (kept); the next run takes a new baseline")
     reset.set_defaults(handler=command_reset_state)
+
+    status = commands.add_parser("status", parents=[common],
+                                 help="instances, the sources each holds, last success per source")
+    status.add_argument("--format", choices=["text", "json"], default="text")
+    status.set_defaults(handler=command_status)
 
     migrate = commands.add_parser("migrate-state", parents=[common],
                                   help="copy the SQLite state into an empty PostgreSQL database")

@@ -11,8 +11,9 @@ source's lease for their short life (waiting with --wait-for-lock) without regis
 daemons do not count them in their shares. SQLite is unchanged: one flock, one process.
 
 Fair share, recomputed on every tick (a third of the lease period) from the live instances:
-each source goes to the highest-ranked instance (rendezvous hash of source x instance) that has
-fewer than ceil(S/N) sources, sources taken in name order. Every instance computes the same
+each source goes to the highest-ranked instance (rendezvous hash of source x instance) that
+still has room, sources taken in name order; S mod N instances get ceil(S/N), the others
+floor(S/N). Every instance computes the same
 answer, so nobody argues; a join moves only what the newcomer wins, and a holder releases a
 source it no longer wins only between two of its cycles (no new cycle starts meanwhile). An
 instance that dies stops heartbeating: after one period it is not live, its leases have run
@@ -25,7 +26,6 @@ from __future__ import annotations
 
 import contextvars
 import hashlib
-import math
 import os
 import secrets
 import socket
@@ -70,7 +70,10 @@ source_runs = Table(
     Column("interval_seconds", Float, nullable=False),
 )
 
-_acting: contextvars.ContextVar[str | None] = contextvars.ContextVar("baton_acting", default=None)
+# (source, epoch) of the cycle this thread runs: the epoch as the cycle began, so a cycle that
+# outlived its lease is refused even if this instance has taken the source again since
+_acting: contextvars.ContextVar[tuple[str, int | None] | None] = contextvars.ContextVar(
+    "baton_acting", default=None)
 
 _HEARTBEAT = text("""
 INSERT INTO baton_instances (id, host, pid, started_at, heartbeat_at, expires_at)
@@ -95,15 +98,17 @@ def rank(source: str, instance: str) -> int:
 
 
 def fair_assignment(sources: Sequence[str], live: Sequence[str]) -> dict[str, str]:
-    """Which live instance each source goes to: at most ceil(S/N) each, by rendezvous rank."""
+    """Which live instance each source goes to, by rendezvous rank, balanced: S mod N instances
+    take ceil(S/N) sources, the others floor(S/N)."""
     if not live:
         return {}
-    cap = math.ceil(len(sources) / len(live))
+    low, extra = divmod(len(sources), len(live))
     load = dict.fromkeys(live, 0)
     chosen: dict[str, str] = {}
     for source in sorted(sources):
         for instance in sorted(live, key=lambda i: rank(source, i), reverse=True):
-            if load[instance] < cap:
+            full = sum(n > low for n in load.values())
+            if load[instance] < low or (load[instance] == low and full < extra):
                 chosen[source] = instance
                 load[instance] += 1
                 break
@@ -221,7 +226,8 @@ class Membership:
         """A cycle of `source`: its writes are fenced by its lease; no release in the middle."""
         with self._guard:
             self._inflight.add(source)
-        token = _acting.set(source)
+            epoch = self._held.get(source)
+        token = _acting.set((source, epoch))
         try:
             yield
         finally:
@@ -243,10 +249,9 @@ class Membership:
     def check(self, connection: Connection) -> None:
         """Inside a write transaction: refused unless the lease of the acting source (outside a
         cycle: of every source this process holds) is still this instance's, same epoch."""
-        source = _acting.get()
+        acting = _acting.get()
         with self._guard:
-            wanted = [source] if source is not None else list(self._held)
-            keys = [(s, self._held.get(s)) for s in wanted]
+            keys = [acting] if acting is not None else list(self._held.items())
         if not keys:
             raise LeaseLost(f"state {database.describe(self.location)}: this instance holds no "
                             "source lease, so this write is refused", None)
@@ -372,3 +377,32 @@ def holder_of(engine: Any, name: str) -> LeaseHolder | None:
 
 def database_now(connection: Connection) -> datetime:
     return connection.execute(text("SELECT now()")).scalar_one()
+
+
+def read_status(engine: Any) -> dict[str, Any]:
+    """For `baton status`: the instances, every source lease and every source's last success,
+    with ages by the database's clock (read-only; empty lists on a state no instance joined)."""
+    with engine.connect() as connection:
+        if connection.execute(text("SELECT to_regclass('baton_instances')")).scalar() is None:
+            return {"instances": [], "leases": [], "runs": []}
+        found = {
+            "instances": connection.execute(text("""
+                SELECT id, host, pid, started_at, extract(epoch FROM now() - heartbeat_at),
+                       expires_at > now() FROM baton_instances ORDER BY id""")).all(),
+            "leases": connection.execute(text("""
+                SELECT substr(name, 8), holder, epoch, extract(epoch FROM now() - acquired_at),
+                       expires_at > now() FROM baton_leases WHERE name LIKE 'source:%'
+                ORDER BY name""")).all(),
+            "runs": connection.execute(text("""
+                SELECT source, holder, last_success_at, extract(epoch FROM now() - last_success_at)
+                FROM baton_source_runs ORDER BY source""")).all(),
+        }
+    return {
+        "instances": [{"id": r[0], "host": r[1], "pid": r[2], "started_at": r[3].isoformat(),
+                       "heartbeat_age_s": round(float(r[4]), 1), "live": bool(r[5])}
+                      for r in found["instances"]],
+        "leases": [{"source": r[0], "holder": r[1], "epoch": int(r[2]),
+                    "age_s": round(float(r[3]), 1), "live": bool(r[4])} for r in found["leases"]],
+        "runs": [{"source": r[0], "holder": r[1], "last_success": r[2].isoformat(),
+                  "age_s": round(float(r[3]), 1)} for r in found["runs"]],
+    }

@@ -109,6 +109,12 @@ class StateStore:
                                      .where(c.source == source)).first()
         return SourceState(row.cursor, row.baseline_at, row.paused_until) if row else SourceState()
 
+    def last_cycle_at(self, source: str) -> datetime | None:
+        """When a cycle of the source last committed its cursor (`baton status` on SQLite)."""
+        c = schema.cursors.c
+        with self.engine.connect() as connection:
+            return connection.execute(select(c.updated_at).where(c.source == source)).scalar()
+
     def pause(self, source: str, until: datetime | None, reason: str = "") -> None:
         c = schema.cursors.c
         with self.engine.begin() as connection:
