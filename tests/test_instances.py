@@ -3,7 +3,7 @@ sources are taken over, every write is fenced by its source's lease, SLA steps a
 and the watchdog reports what nobody watches.
 
 Against the real PostgreSQL server (conftest's `pg_server`) with 2-second leases; the kill loop
-runs real `baton run` processes on the sandbox (BATON_INSTANCE_KILLS kills, default 6).
+runs real `baton run` processes on the sandbox (BATON_INSTANCE_KILLS kills, default 5).
 """
 from __future__ import annotations
 
@@ -25,12 +25,12 @@ from sqlalchemy import text
 from baton.app.health import health
 from baton.core.records import Record
 from baton.store import CycleWrite, SlaTimer, StateStore, database
-from baton.store.instances import Membership, fair_assignment, read_status
+from baton.store.instances import Membership, ensure_tables, fair_assignment, read_status
 from baton.store.leases import LeaseLost
 from baton.store.state import ClaimLost
 from tests.conftest import ROOT
 
-KILLS = int(os.environ.get("BATON_INSTANCE_KILLS", "6"))
+KILLS = int(os.environ.get("BATON_INSTANCE_KILLS", "5"))
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 SOURCES = [f"src{n}" for n in range(7)]
 
@@ -376,6 +376,7 @@ def test_instances_split_the_sandbox_sources_and_every_kill_loses_and_duplicates
             **GOOD_LEAD, "FirstName": f"Quick{n}", "LastName": f"Lead{n}",
             "Email": f"quick{n}@example.com"}) for n in range(6)]
         store = StateStore.open(url)
+        ensure_tables(store.engine)
         fleet = Fleet(config_file, logs)
         for _ in range(3):
             fleet.start()
@@ -411,7 +412,7 @@ def test_instances_split_the_sandbox_sources_and_every_kill_loses_and_duplicates
                 kinds[f"point:{point}"] += 1
             while len(fleet.alive()) < 2:  # keep at least two alive
                 fleet.start()
-        time.sleep(12)  # the team stops; every SLA step is due; Baton finishes what kills left
+        time.sleep(6)  # the team stops; every SLA step is due; Baton finishes what kills left
         fleet.stop_all()
         fleet = None
         for _ in range(3):
