@@ -15,7 +15,7 @@ from baton.app import exit_codes
 from baton.app.state import open_store, state_location, state_password
 from baton.core.config import Config, load_config
 from baton.store import database
-from baton.store.instances import read_status
+from baton.store.fleet import read_status
 from baton.store.lock import lock_for
 
 
