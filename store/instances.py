@@ -150,8 +150,12 @@ class Membership:
 
     def start(self) -> None:
         """Join: register, take a first share, renew in the background."""
-        ensure_tables(self.engine)
-        self.tick()
+        try:
+            ensure_tables(self.engine)
+            self.tick()
+        except DBAPIError as error:
+            self.engine.dispose()
+            raise database.unusable(self.location, error) from None
         database.set_active_fence(self)
         self._thread = threading.Thread(target=self._loop, name="baton-instance", daemon=True)
         self._thread.start()
@@ -161,7 +165,11 @@ class Membership:
     def acquire_all(self, wait: bool = False,
                     on_wait: Callable[[LeaseHolder | None], None] | None = None) -> None:
         """Hold every source (run --once, backfill), or raise StateLocked naming a holder."""
-        ensure_tables(self.engine)
+        try:
+            ensure_tables(self.engine)
+        except DBAPIError as error:
+            self.engine.dispose()
+            raise database.unusable(self.location, error) from None
         waited = False
         while True:
             for source in self.sources:

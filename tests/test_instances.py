@@ -137,6 +137,49 @@ def test_a_run_once_beside_a_daemon_is_refused_for_the_sources_the_daemon_holds(
         daemon.stop()
 
 
+def test_status_shows_who_holds_what_on_postgresql_and_the_lock_on_sqlite(url, demo_config,
+                                                                        tmp_path):
+    from baton.app.commands.status import _postgresql, _sqlite, render
+
+    config = demo_config.model_copy(update={"baton": demo_config.baton.model_copy(
+        update={"state": url})})
+    ids = [s.id for s in config.source]
+    member = Membership(url, None, ids, seconds=2)
+    try:
+        member.start()
+        member.succeeded(ids[0])
+        status = _postgresql(config)
+        assert [i["id"] for i in status["instances"]] == [member.id]
+        assert status["instances"][0]["holds"] == sorted(ids)
+        by_source = {s["source"]: s for s in status["sources"]}
+        assert by_source[ids[0]]["last_success_age_s"] is not None
+        assert by_source[ids[1]]["last_success"] is None
+        assert all(s["holder"] == member.id and s["epoch"] == 1 for s in status["sources"])
+        text_out = render(status)
+        assert f"holds {', '.join(sorted(ids))}" in text_out and "last success never" in text_out
+    finally:
+        member.stop()
+    status = _postgresql(config)
+    assert status["instances"] == [] and "UNHELD" in render(status)
+    sqlite = demo_config.model_copy(update={"baton": demo_config.baton.model_copy(
+        update={"state": str(tmp_path / "state.db")})})
+    store = StateStore.open(tmp_path / "state.db")
+    _write(store, ids[0], "r1")
+    store.engine.dispose()
+    status = _sqlite(sqlite)
+    assert status["lock_holder"] is None
+    assert {s["source"] for s in status["sources"] if s["last_success"]} == {ids[0]}
+    assert "lock: free" in render(status)
+
+
+def test_an_unreachable_database_at_start_is_one_clear_error():
+    from baton.core.errors import StateFileError
+
+    member = Membership("postgresql://postgres@127.0.0.1:1/nowhere", None, ["a"], seconds=2)
+    with pytest.raises(StateFileError, match="cannot use the PostgreSQL database"):
+        member.start()
+
+
 # -- SLA claims ---------------------------------------------------------------------------------
 
 def test_an_sla_step_another_writer_advanced_is_refused_whole(state_location):
