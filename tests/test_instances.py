@@ -383,6 +383,13 @@ def _holders(store: StateStore) -> dict[str, str]:
             "AND expires_at > now()")).all())
 
 
+def _joined(store: StateStore, fleet: Fleet) -> list[int]:
+    with store.engine.connect() as c:
+        live = {int(pid) for pid in c.execute(text(
+            "SELECT pid FROM baton_instances WHERE expires_at > now()")).scalars()}
+    return [p.pid for p in fleet.alive() if p.pid in live]
+
+
 def _taken_over(store: StateStore, pid: int, sources: set[str]) -> bool:
     holders = _holders(store)
     return all(s in holders and f":{pid}:" not in holders[s] for s in sources)
@@ -436,6 +443,8 @@ def test_instances_split_the_sandbox_sources_and_every_kill_loses_and_duplicates
         kinds: Counter[str] = Counter()
         for kill in range(KILLS):
             team.act()
+            # a takeover needs another instance that has joined (not one still importing)
+            _wait(lambda: len(_joined(store, fleet)) >= 2, seconds=60, what="two joined instances")
             holders = _holders(store)
             victims = [p for p in fleet.alive() if any(f":{p.pid}:" in h for h in holders.values())]
             victim = rng.choice(victims or fleet.alive())
@@ -478,7 +487,7 @@ def test_instances_split_the_sandbox_sources_and_every_kill_loses_and_duplicates
         for name in names:  # each step fired exactly once for each lead
             assert breach[f"SLA breach: {name}"] == 1, breach
             assert breach[f"Still waiting: {name}"] == 1, breach
-        assert max(takeovers) < 2 * 2 + 3  # two lease periods and a process's start
+        assert max(takeovers) < 2 * 2 + 2  # under two lease periods, and a margin for the load
         store.engine.dispose()
     finally:
         if fleet is not None:
