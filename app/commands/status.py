@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from baton.app import exit_codes
@@ -59,9 +60,15 @@ def _postgresql(config: Config) -> dict[str, Any]:
 def _sqlite(config: Config) -> dict[str, Any]:
     location = state_location(config)
     holder = lock_for(location).holder()
-    store = open_store(config)
     now = datetime.now(UTC)
-    sources = []
+    sources: list[dict[str, Any]] = []
+    if isinstance(location, Path) and not location.exists():  # status creates no state
+        return {"state": f"{location} (none yet)", "kind": "sqlite",
+                "lock_holder": holder.describe() if holder else None,
+                "sources": [{"source": s.id, "holder": None, "last_success": None,
+                             "last_success_age_s": None, "interval_s": config.interval_for(s)}
+                            for s in config.source]}
+    store = open_store(config)
     try:
         for source in config.source:
             updated = store.last_cycle_at(source.id)
