@@ -281,6 +281,8 @@ class Membership:
         self._renew_held()
         if self.fair:
             mine = {s for s, i in fair_assignment(self.sources, self.live).items() if i == self.id}
+            with self._guard:  # one it was about to hand over is its own again (a leave)
+                self._releasing -= mine
             for source in sorted(set(self._held) - mine):
                 self._release_when_idle(source)
             for source in sorted(mine - set(self._held)):
