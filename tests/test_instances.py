@@ -399,6 +399,13 @@ def _joined(store: StateStore, fleet: Fleet) -> list[int]:
     return [p.pid for p in fleet.alive() if p.pid in live]
 
 
+def _topped_up(store: StateStore, fleet: Fleet) -> bool:
+    """At least two instances alive (a replacement may die at its crash point), two joined."""
+    while len(fleet.alive()) < 2:
+        fleet.start()
+    return len(_joined(store, fleet)) >= 2
+
+
 def _taken_over(store: StateStore, pid: int, sources: set[str]) -> bool:
     holders = _holders(store)
     return all(s in holders and f":{pid}:" not in holders[s] for s in sources)
@@ -453,7 +460,7 @@ def test_instances_split_the_sandbox_sources_and_every_kill_loses_and_duplicates
         for kill in range(KILLS):
             team.act()
             # a takeover needs another instance that has joined (not one still importing)
-            _wait(lambda: len(_joined(store, fleet)) >= 2, seconds=60, what="two joined instances")
+            _wait(lambda: _topped_up(store, fleet), seconds=60, what="two joined instances")
             holders = _holders(store)
             victims = [p for p in fleet.alive() if any(f":{p.pid}:" in h for h in holders.values())]
             victim = rng.choice(victims or fleet.alive())
@@ -472,8 +479,6 @@ def test_instances_split_the_sandbox_sources_and_every_kill_loses_and_duplicates
                         if point else None)
             if point:
                 kinds[f"point:{point}"] += 1
-            while len(fleet.alive()) < 2:  # keep at least two alive
-                fleet.start()
         time.sleep(6)  # the team stops; every SLA step is due; Baton finishes what kills left
         fleet.stop_all()
         fleet = None
