@@ -123,6 +123,8 @@ def test_a_joining_instance_gets_its_share_from_the_others(url):
         _wait(lambda: first.held() == SOURCES, what="first alone holds everything again")
         # a source to hand over while its cycle runs is kept until the cycle ends; if it is
         # this instance's own again by then (the newcomer left), it simply stays
+        first._stop.set()  # its ticks from here on are this test's own
+        first._thread.join()
         busy = SOURCES[0]
         epoch = first._held[busy]
         with first.acting(busy):
