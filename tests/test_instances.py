@@ -116,9 +116,9 @@ def test_a_joining_instance_gets_its_share_from_the_others(url):
         first.start()
         assert first.held() == SOURCES  # alone: everything
         second.start()
-        _wait(lambda: len(second.held()) >= 3 and len(first.held()) <= 4,
-              what="the newcomer's share")
-        assert sorted(first.held() + second.held()) == SOURCES
+        _wait(lambda: len(second.held()) >= 3 and len(first.held()) <= 4
+              and sorted(first.held() + second.held()) == SOURCES, what="the newcomer's share")
+        assert {len(first.held()), len(second.held())} == {3, 4}
         second.stop()
         _wait(lambda: first.held() == SOURCES, what="first alone holds everything again")
         # a source to hand over while its cycle runs is kept until the cycle ends; if it is
