@@ -14,6 +14,7 @@
     baton preview GATE               try a gate on the current records and the recorded history
     baton reset-state                move the state file aside; the next run takes a new baseline
     baton migrate-state --to URL     copy the SQLite state into an empty PostgreSQL database
+    baton status                     instances, the sources each holds, last success per source
 
 The commands live in `baton.app.commands`; the exit codes in `baton.app.exit_codes`.
 A user error (a bad option value, a missing folder, an empty state) is one line on stderr that
@@ -178,6 +179,11 @@ def build_parser() -> argparse.ArgumentParser:
     reset = commands.add_parser("reset-state", parents=[common],
                                 help="move the state file aside (kept); the next run takes a new baseline")
     reset.set_defaults(handler=lazy("baton.app.commands.state", "command_reset_state"))
+
+    status = commands.add_parser("status", parents=[common],
+                                 help="instances, the sources each holds, last success per source")
+    status.add_argument("--format", choices=["text", "json"], default="text")
+    status.set_defaults(handler=lazy("baton.app.commands.status", "command_status"))
 
     migrate = commands.add_parser("migrate-state", parents=[common],
                                   help="copy the SQLite state into an empty PostgreSQL database")

@@ -8,7 +8,9 @@ collector): nothing on the hot path keeps extra state for it.
 
 `/healthz` is 200 "ok", or 503 "degraded" while the rule files on disk are broken (the last good
 rules run), a source failed three cycles in a row, or a source has not completed a cycle for
-longer than its stale limit (three of its intervals).
+longer than its stale limit (three of its intervals). With several instances on PostgreSQL it
+lists only the sources this instance holds, and is also degraded while the database does not
+answer or the watchdog (`store.watchdog`) sees any source or SLA timer unwatched.
 """
 from __future__ import annotations
 
@@ -25,15 +27,19 @@ from prometheus_client.registry import Collector
 
 from baton.core.errors import ConfigError
 from baton.engine.runner import Runner
+from baton.store.instances import Membership
+from baton.store.watchdog import KINDS
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
-def health(runner: Runner, now: datetime,
-           stale_after: Mapping[str, float] | None = None) -> dict[str, Any]:
+def health(runner: Runner, now: datetime, stale_after: Mapping[str, float] | None = None,
+           membership: Membership | None = None) -> dict[str, Any]:
     sources: dict[str, dict[str, Any]] = {}
     limits = stale_after or {}
     for source_id in runner.connectors:
+        if membership is not None and not membership.holds(source_id):
+            continue  # another instance runs it; the watchdog below looks at every source
         h = runner.health.get(source_id)
         last = h.last_success if h else None
         lag = (now - last).total_seconds() if last else None
@@ -50,20 +56,32 @@ def health(runner: Runner, now: datetime,
     rules = runner.rules
     healthy = (all(s["consecutive_failures"] < 3 and not s["stale"] for s in sources.values())
                and not rules.broken)
-    return {"status": "ok" if healthy else "degraded", "sources": sources,
-            "rules": {"broken": rules.broken,
-                      "problems": [str(p) for p in rules.last_error.problems] if rules.last_error else []}}
+    report: dict[str, Any] = {
+        "status": "ok", "sources": sources,
+        "rules": {"broken": rules.broken,
+                  "problems": [str(p) for p in rules.last_error.problems] if rules.last_error else []}}
+    if membership is not None:
+        problems = membership.watchdog.problems()
+        report["instance"] = {"id": membership.id, "database_reachable": membership.reachable,
+                              "held": membership.held(), "live_instances": len(membership.live),
+                              "watchdog": [p.describe() for p in problems]}
+        healthy = healthy and membership.reachable and not problems
+    report["status"] = "ok" if healthy else "degraded"
+    return report
 
 
 class BatonCollector(Collector):
     """Baton's families, computed from the runner when scraped."""
 
-    def __init__(self, runner: Runner) -> None:
+    def __init__(self, runner: Runner, membership: Membership | None = None) -> None:
         self.runner = runner
+        self.membership = membership
 
     def collect(self) -> Iterator[Metric]:
         runner = self.runner
         now = runner.clock()
+        if self.membership is not None:
+            yield from _instance_metrics(self.membership)
         yield _gauge("baton_rules_broken",
                      "1 while the rule files on disk have problems (the last good rules run).",
                      [({}, 1 if runner.rules.broken else 0)])
@@ -106,6 +124,21 @@ class BatonCollector(Collector):
                      [({}, used / total) for used, total in usage if total])
 
 
+def _instance_metrics(membership: Membership) -> Iterator[Metric]:
+    problems = membership.watchdog.problems()
+    yield _gauge("baton_watchdog_problems",
+                 "What the watchdog sees unwatched: unheld or stale sources, overdue SLA timers, "
+                 "an unreachable database (0 when all is watched).",
+                 [({"kind": k}, sum(p.kind == k for p in problems)) for k in KINDS])
+    yield _gauge("baton_instance_database_reachable",
+                 "1 while this instance reaches the state's database (0: it acts on nothing).",
+                 [({}, 1 if membership.reachable else 0)])
+    yield _gauge("baton_sources_held", "Sources this instance holds the lease of.",
+                 [({}, len(membership.held()))])
+    yield _gauge("baton_live_instances", "Instances with a live heartbeat on this state.",
+                 [({}, len(membership.live))])
+
+
 def _salesforce_usage(runner: Runner) -> list[tuple[int, int]]:
     """(used, max) from the Salesforce org client the connectors share (read, never fetched)."""
     for connector in runner.connectors.values():
@@ -136,11 +169,11 @@ def _labels(samples: list[tuple[dict[str, str], float]]) -> list[str]:
     return list(samples[0][0]) if samples else []
 
 
-def registry_for(runner: Runner) -> CollectorRegistry:
+def registry_for(runner: Runner, membership: Membership | None = None) -> CollectorRegistry:
     registry = CollectorRegistry(auto_describe=False)
     ProcessCollector(registry=registry)
     PlatformCollector(registry=registry)
-    registry.register(BatonCollector(runner))
+    registry.register(BatonCollector(runner, membership))
     return registry
 
 
@@ -149,9 +182,10 @@ def metrics(runner: Runner) -> str:
 
 
 def serve(runner: Runner, port: int, host: str = "127.0.0.1",
-          stale_after: Mapping[str, float] | None = None) -> ThreadingHTTPServer:
+          stale_after: Mapping[str, float] | None = None,
+          membership: Membership | None = None) -> ThreadingHTTPServer:
     try:
-        server = ThreadingHTTPServer((host, port), _handler(runner, stale_after))
+        server = ThreadingHTTPServer((host, port), _handler(runner, stale_after, membership))
     except OSError as error:
         raise ConfigError(f"health endpoint: cannot listen on {host}:{port} ({error.strerror}); "
                           "is another Baton running? pick another [baton] health_port") from None
@@ -160,8 +194,9 @@ def serve(runner: Runner, port: int, host: str = "127.0.0.1",
     return server
 
 
-def _handler(runner: Runner, stale_after: Mapping[str, float] | None) -> type[BaseHTTPRequestHandler]:
-    registry = registry_for(runner)
+def _handler(runner: Runner, stale_after: Mapping[str, float] | None,
+             membership: Membership | None) -> type[BaseHTTPRequestHandler]:
+    registry = registry_for(runner, membership)
 
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, format: str, *args: Any) -> None:
@@ -169,7 +204,7 @@ def _handler(runner: Runner, stale_after: Mapping[str, float] | None) -> type[Ba
 
         def do_GET(self) -> None:  # noqa: N802 (the stdlib's name)
             if self.path == "/healthz":
-                report = health(runner, runner.clock(), stale_after)
+                report = health(runner, runner.clock(), stale_after, membership)
                 body = json.dumps(report, indent=2).encode()
                 self._reply(200 if report["status"] == "ok" else 503, "application/json", body)
             elif self.path == "/metrics":

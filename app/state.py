@@ -5,7 +5,7 @@ life; read-only ones (report, explain, audit, preview, map, check, run --dry-run
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -14,7 +14,10 @@ import structlog
 from baton.app.exit_codes import Refused
 from baton.core.config import Config, Secrets
 from baton.store import StateStore
-from baton.store.database import PASSWORD_SECRET, is_url
+from baton.store import database
+from baton.store.database import PASSWORD_SECRET, is_postgresql, is_url
+from baton.store.instances import Membership
+from baton.store.leases import LeaseHolder
 from baton.store.lock import LockHolder, lock_for
 
 log = structlog.get_logger()
@@ -58,17 +61,47 @@ def open_recorded(config: Config, command: str) -> StateStore:
     return store
 
 
-@contextmanager
-def writing(config: Config, wait: bool = False) -> Iterator[None]:
-    """Hold the state's writer lock, or raise StateLocked naming the holder (wait: block)."""
-    lock = lock_for(state_location(config), state_password(config))
-
-    def waiting(holder: LockHolder | None) -> None:
-        log.warning("state.lock_wait", state=str(state_location(config)),
+def _waiting(config: Config) -> Callable[[LockHolder | LeaseHolder | None], None]:
+    def waiting(holder: LockHolder | LeaseHolder | None) -> None:
+        log.warning("state.lock_wait", state=database.describe(state_location(config)),
                     holder=holder.describe() if holder else None)
 
-    lock.acquire(wait=wait, on_wait=waiting)
+    return waiting
+
+
+@contextmanager
+def writing(config: Config, wait: bool = False) -> Iterator[None]:
+    """Hold the state's writer lock, or raise StateLocked naming the holder (wait: block).
+
+    On PostgreSQL the "lock" is every source's lease (`store.instances`, unregistered): a
+    `run --once` or a backfill acts on every source, beside daemons that hold none of them."""
+    location = state_location(config)
+    if is_postgresql(location):
+        membership = Membership(str(location), state_password(config),
+                                [s.id for s in config.source], fair=False)
+        membership.acquire_all(wait=wait, on_wait=_waiting(config))
+        try:
+            yield
+        finally:
+            membership.stop()
+        return
+    lock = lock_for(location, state_password(config))
+    lock.acquire(wait=wait, on_wait=_waiting(config))
     try:
         yield
     finally:
         lock.release()
+
+
+@contextmanager
+def joined(config: Config) -> Iterator[Membership | None]:
+    """`baton run` (the daemon): on PostgreSQL, join the instances and act on a fair share of
+    the sources (None on SQLite, where the caller holds the flock through `writing`)."""
+    location = state_location(config)
+    membership = Membership(str(location), state_password(config), [s.id for s in config.source],
+                            intervals={s.id: float(config.interval_for(s)) for s in config.source})
+    membership.start()
+    try:
+        yield membership
+    finally:
+        membership.stop()

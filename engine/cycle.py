@@ -282,6 +282,8 @@ def _advance_slas(source_id: str, rules: RuleSet, store: StateStore, write: Cycl
     late, late_actions = catch_up(slas, closed, records)
     escalated, actions = escalate(slas, still_open, records, now)
     write.timers = list((started | {t.key: t for t in [*late, *escalated]}).values())
+    read = {t.key: t.steps_fired for t in open_timers}
+    write.timer_claims = {t.key: read[t.key] for t in write.timers if t.key in read}
     write.actions = [*write.actions, *late_actions, *actions]
     report.sla_breaches = len({a.key for a, _ in [*late_actions, *actions]})
 

@@ -23,6 +23,8 @@ from baton.engine.cycle import CycleReport, run_cycle
 from baton.engine.live_rules import LiveRules
 from baton.engine.lookups import SnapshotIndexes, SnapshotLookups
 from baton.store import StateStore
+from baton.store.instances import Membership
+from baton.store.leases import LeaseLost
 
 log = structlog.get_logger()
 
@@ -62,8 +64,22 @@ class Runner:
         failing = {sid: (h.last_error or "error").partition(":")[0]
                    for sid, h in list(self.health.items()) if h.consecutive_failures}
         return SnapshotLookups(self.store, now, self.lookup_ages, failing, self.lookup_indexes)
+    # Several instances on PostgreSQL: only the sources this one leases run here, each cycle
+    # fenced by its source's lease (store.instances); None: every source (SQLite's flock).
+    leases: Membership | None = None
 
     def run_source(self, source_id: str) -> CycleReport | None:
+        if self.leases is None:
+            return self._run_source(source_id)
+        if not self.leases.holds(source_id):
+            return None
+        with self.leases.acting(source_id):
+            report = self._run_source(source_id)
+        if report is not None and not self.dry_run:
+            self.leases.succeeded(source_id)
+        return report
+
+    def _run_source(self, source_id: str) -> CycleReport | None:
         health = self.health.setdefault(source_id, SourceHealth())
         now = self.clock()
         if health.retry_at and now < health.retry_at:
@@ -76,6 +92,9 @@ class Runner:
             report = run_cycle(source_id, self.connectors[source_id], self.store,
                                self.rules.current(), now, dry_run=self.dry_run,
                                notifier=self.notifier, lookups=self._lookups(now))
+        except LeaseLost as error:  # another instance took it over: it acts from here on
+            bound.warning("lease.lost_in_cycle", error=str(error))
+            return None
         except QuotaExhausted as error:
             self.store.pause(source_id, error.resume_at, str(error))
             bound.warning("source.paused", until=error.resume_at.isoformat(), reason=str(error))

@@ -1,8 +1,9 @@
-"""The writer lease of a PostgreSQL state: one instance acts at a time, fenced by an epoch.
+"""A lease of a PostgreSQL state, fenced by an epoch: the whole-state lease, and its statements.
 
-Several Baton instances may point at one PostgreSQL database; one of them holds the lease row
-(`baton_leases`, name "state") and acts, the others wait as standbys (`--wait-for-lock`) and take
-over when it stops renewing. Every time is the DATABASE's clock (`now()`), never an instance's,
+`baton run` no longer takes the whole-state lease: it joins the instances and leases sources one
+by one (`store.instances`), with the statements below on rows named `source:<id>`. `PgLease`
+remains the whole-state lease behind `lock.lock_for` (one row, name "state"): one holder acts,
+the others wait (`--wait-for-lock`) and take over when it stops renewing. Every time is the DATABASE's clock (`now()`), never an instance's,
 so clocks that drift between hosts cannot make two holders. Every takeover raises the epoch.
 
 Fencing: every write of the state (a cycle's commit, a ledger attempt or outcome, a pause) first

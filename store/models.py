@@ -83,6 +83,9 @@ class CycleWrite:
     resolved: Sequence[tuple[str, str, str]] = ()  # (record_id, gate_id, resolving transition key)
     actions: Sequence[tuple[Action, str]] = ()  # (action, transition key) -> ledger, pending
     timers: Sequence[SlaTimer] = ()  # new or changed SLA timers
+    # timer key -> steps_fired as this cycle read it: the commit claims those timers (refused if
+    # another writer advanced one meanwhile), so an escalation step fires once
+    timer_claims: Mapping[str, int] = field(default_factory=dict)
     owner_changes: Sequence[FieldChange] = ()  # from the tool's history (routing delay)
     baseline: bool = False
     # transition key -> the record as judged at that transition, and on which values ("" in

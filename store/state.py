@@ -7,7 +7,7 @@ stay together so that none escapes the fence.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,7 @@ from baton.core.errors import StateFileError, StateNotWritable
 from baton.core.records import FieldChange, Record, TimeSource
 from baton.core.faults import crashpoint
 from baton.store import database, schema, sqlite_file
+from baton.store.leases import LeaseLost
 from baton.store.action_codec import action_from_dict, action_to_dict
 from baton.store.models import CycleWrite, KnownRecord, LedgerEntry, OpenViolation, SlaTimer
 from baton.store.rows import (HELD, EvaluationRow, LedgerRow, SourceState, StoredRecord,
@@ -28,6 +29,10 @@ from baton.store.rows import (HELD, EvaluationRow, LedgerRow, SourceState, Store
 from baton.core.records import Transition
 
 _CHUNK = 500  # ids per IN (...) list
+
+
+class ClaimLost(LeaseLost):
+    """Another writer claimed what this cycle was about to advance (an SLA timer's steps)."""
 
 
 class StateStore:
@@ -105,6 +110,12 @@ class StateStore:
                                      .where(c.source == source)).first()
         return (SourceState(row.cursor, row.baseline_at, row.paused_until, row.updated_at)
                 if row else SourceState())
+
+    def last_cycle_at(self, source: str) -> datetime | None:
+        """When a cycle of the source last committed its cursor (`baton status` on SQLite)."""
+        c = schema.cursors.c
+        with self.engine.connect() as connection:
+            return connection.execute(select(c.updated_at).where(c.source == source)).scalar()
 
     def pause(self, source: str, until: datetime | None, reason: str = "") -> None:
         c = schema.cursors.c
@@ -189,6 +200,8 @@ class StateStore:
                      "gate_id": a.gate_id, "transition_key": t, "kind": a.kind.value,
                      "action_json": _dumps(action_to_dict(a)), "state": "pending", "attempts": 0,
                      "created_at": now} for a, t in write.actions])
+            if write.timer_claims:
+                self._claim_timers(connection, write.timer_claims)
             if write.timers:
                 statement = self._dialect_insert(schema.sla_timers)
                 connection.execute(statement.on_conflict_do_update(
@@ -199,6 +212,24 @@ class StateStore:
             crashpoint("in_commit")
             if write.advance_cursor or write.baseline:
                 self._set_cursor(connection, write.source, write.cursor, now)
+
+    def _claim_timers(self, connection: Any, claims: Mapping[str, int]) -> None:
+        """The SLA timers this commit advances, claimed: on PostgreSQL locked `FOR UPDATE SKIP
+        LOCKED` (a timer another transaction is advancing is skipped, not waited for), and
+        each must still have the steps this cycle read; else the whole commit is refused, so
+        no step is planned twice. On SQLite the single writer's lock is the equivalent."""
+        c = schema.sla_timers.c
+        found: dict[str, int] = {}
+        for chunk in _chunks(list(claims)):
+            query = select(c.key, c.steps_fired).where(c.key.in_(chunk))
+            if self.engine.dialect.name == "postgresql":
+                query = query.with_for_update(skip_locked=True)
+            found.update({row[0]: int(row[1]) for row in connection.execute(query)})
+        taken = sorted(k for k, fired in claims.items() if found.get(k) != fired)
+        if taken:
+            raise ClaimLost(f"SLA timer {taken[0]} (and {len(taken) - 1} more) was advanced by "
+                            "another writer since this cycle read it; the cycle is refused and "
+                            "runs again from what is stored", None)
 
     def _upsert_records(self, connection: Any, write: CycleWrite, now: datetime) -> None:
         if not write.records:

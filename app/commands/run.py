@@ -18,12 +18,14 @@ import structlog
 from baton.app import exit_codes
 from baton.app.check import check_problems
 from baton.app.runtime import open_runtime
-from baton.app.state import writing
+from baton.app.state import joined, state_location, writing
 from baton.connectors.retry import RetryPolicy
 from baton.core import logs
 from baton.core.clock import utcnow
 from baton.core.config import Config, load_config
 from baton.engine.runner import SourcePool
+from baton.store.database import is_postgresql
+from baton.store.instances import Membership
 
 log = structlog.get_logger()
 
@@ -43,6 +45,10 @@ def command_run(args: argparse.Namespace) -> int:
         return exit_codes.USAGE
     if args.dry_run:  # writes nothing: it may run beside the daemon
         return _dry_run(config)
+    if not args.once and is_postgresql(state_location(config)):
+        # several instances: this one joins them and acts on its share (--wait-for-lock is moot)
+        with joined(config) as membership:
+            return _daemon(config, membership)
     with writing(config, wait=args.wait_for_lock):
         return _once(config) if args.once else _daemon(config)
 
@@ -64,8 +70,6 @@ def _dry_run(config: Config) -> int:
     reached or refuses the credentials is an error on stderr and exit 1, never a quiet zero."""
     from baton.core.errors import SourceError
     from baton.engine.dry_run import look_at_baseline, render
-
-    from baton.app.state import state_location
 
     location = state_location(config)
     if isinstance(location, Path) and not location.exists():  # create no state: look in memory
@@ -101,7 +105,7 @@ def _dry_run(config: Config) -> int:
     return exit_codes.PROBLEMS if failed else exit_codes.OK
 
 
-def _daemon(config: Config) -> int:
+def _daemon(config: Config, membership: Membership | None = None) -> int:
     stopping = threading.Event()
 
     def pause(seconds: float) -> None:
@@ -111,6 +115,7 @@ def _daemon(config: Config) -> int:
     # starts; what a cycle leaves pending is safe in the ledger.
     runtime = open_runtime(config, retry=RetryPolicy(sleep=pause, stopped=stopping.is_set))
     runner = runtime.runner()
+    runner.leases = membership
 
     def stop(signum: int, _frame: object) -> None:
         log.info("daemon.stopping", signal=signal.Signals(signum).name)
@@ -127,13 +132,18 @@ def _daemon(config: Config) -> int:
         from baton.app.health import serve
 
         serve(runner, port, health_host(config),
-              stale_after={s.id: 3.0 * config.interval_for(s) for s in config.source})
+              stale_after={s.id: 3.0 * config.interval_for(s) for s in config.source},
+              membership=membership)
     log.info("daemon.started", sources=[s.id for s in config.source], health_port=port or None,
-             health_host=health_host(config) if port else None)
+             health_host=health_host(config) if port else None,
+             instance=membership.id if membership else None,
+             held=membership.held() if membership else None)
     for source in config.source:
         pool.submit(source.id)
     while not stopping.is_set():
         scheduler.run_pending()
+        for source_id in membership.newly_acquired() if membership else ():
+            pool.submit(source_id)  # taken over or newly ours: its cycle starts now
         stopping.wait(min(1.0, max(0.05, scheduler.idle_seconds or 1.0)))
     if not pool.stop(grace=STOP_GRACE_SECONDS):
         # A request still hangs on a stalled tool (up to its timeout). Leave now, as a kill
