@@ -435,7 +435,8 @@ def test_instances_split_the_sandbox_sources_and_every_kill_loses_and_duplicates
         config = demo.model_copy(update={
             "baton": demo.baton.model_copy(update={"rules": sorted(str(f) for f in rules.glob("*.toml")),
                                                    "log_format": "json", "interval_seconds": 1}),
-            "source": [s.model_copy(update={"interval_seconds": 1}) for s in demo.source]})
+            "source": [s.model_copy(update={"interval_seconds": 1}) for s in demo.source
+                       if s.id in (SF, ASANA, SHEETS)]})  # one each (no lookup source)
         config_file = box.write_config(config, tmp_path / "baton.toml", url)  # type: ignore[arg-type]
         logs = tmp_path / "logs"
         logs.mkdir()
