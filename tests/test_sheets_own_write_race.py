@@ -11,7 +11,7 @@ import pytest
 from baton.core.actions import Action, ActionKind
 from baton.sandbox.sheets_seed import UTM_TAB
 from tests.test_sheets_connector import (  # noqa: F401
-    KEY, NOW, STATUS, Sandbox, comment, sandbox)
+    KEY, NOW, STATUS, STATUS_COL, Sandbox, comment, sandbox)
 
 
 def once(sandbox: Sandbox, moment: str, route: str, edit: Callable[[], None]) -> None:
@@ -53,3 +53,29 @@ def test_an_edit_landing_during_a_write_back_is_read_by_the_next_cycle(
     idle = connector.fetch_changes(seen.cursor, NOW)
     assert idle.records == [] and idle.api_calls == 1
 
+
+
+def test_a_row_entering_qa_while_baton_writes_a_note_gets_its_own_next_cycle(make_sandbox, runtime_on):
+    """The handoff the latency benchmark once missed, through the engine and the ledger."""
+    box = make_sandbox("sheets")
+    runtime, runner = runtime_on(box)
+    sid, sheet = box.spreadsheet_id, box.sheets
+    runner.run_all()  # baseline
+    box.clock.advance(60)
+    sheet.set_cell(sid, UTM_TAB, KEY, "CMP-1108", STATUS, "Ready for QA")  # fails its gate
+
+    def person_moves_another_row(name: str) -> None:
+        if name == "batch_update":
+            sheet.after_request = None
+            sheet.set_cell(sid, UTM_TAB, KEY, "CMP-1106", STATUS, "Ready for QA")  # fails too
+    sheet.after_request = person_moves_another_row
+    box.clock.advance(30)
+    first = runner.run_all()["sheets:utm-tracker"]
+    assert (first.transitions, first.violations) == (1, 1)
+    assert sheet.after_request is None  # the edit landed right after Baton's write
+
+    box.clock.advance(30)
+    second = runner.run_all()["sheets:utm-tracker"]
+    assert (second.transitions, second.violations) == (1, 1)
+    row = sheet.row_of(sid, UTM_TAB, KEY, "CMP-1106")
+    assert "utm_source appears 2 times" in (sheet.note(sid, UTM_TAB, row, STATUS_COL) or "")
