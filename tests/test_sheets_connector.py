@@ -274,17 +274,21 @@ def test_formula_text_is_written_as_text(sandbox: Sandbox) -> None:
     assert em.raw_cell(sid, UTM_TAB, sandbox.row("CMP-1111"), BATON_COL).value == "@SUM(A1)"
 
 
-def test_own_notes_do_not_cause_a_reread_but_status_moves_and_other_edits_do(sandbox: Sandbox) -> None:
+def test_own_notes_cause_one_reread_that_changes_nothing_and_edits_are_read(sandbox: Sandbox) -> None:
     connector = sandbox.connector()
-    cursor = connector.fetch_changes(None, NOW).cursor
+    first = connector.fetch_changes(None, NOW)
     connector.write_back([comment("o1", "CMP-1104")])
     sandbox.emulator.reset_calls()
 
-    idle = connector.fetch_changes(cursor, NOW)
+    # our note moved the version: the tab is read again, every fingerprint as it was
+    reread = connector.fetch_changes(first.cursor, NOW)
+    assert reread.api_calls == 2
+    assert {r.id: r.fingerprint for r in reread.records} == {r.id: r.fingerprint for r in first.records}
+    assert reread.cursor == str(sandbox.emulator.version(sandbox.spreadsheet_id))
+    idle = connector.fetch_changes(reread.cursor, NOW)
     assert idle.records == [] and idle.api_calls == 1
-    assert idle.cursor == str(sandbox.emulator.version(sandbox.spreadsheet_id))
 
-    # someone edits between our read and our write: the next cycle must read the tab again
+    # someone edits between our read and our write: the next cycle reads it
     sandbox.emulator.set_cell(sandbox.spreadsheet_id, UTM_TAB, KEY, "CMP-1106", STATUS, "Live")
     connector.write_back([comment("o2", "CMP-1106")])
     changed = connector.fetch_changes(idle.cursor, NOW)
@@ -297,7 +301,7 @@ def test_own_notes_do_not_cause_a_reread_but_status_moves_and_other_edits_do(san
     assert next(r for r in bounced.records if r.id == "CMP-1104").status == "Draft"
 
 
-def test_write_back_is_four_calls_and_notes_merge_and_resolve(sandbox: Sandbox) -> None:
+def test_write_back_is_two_calls_and_notes_merge_and_resolve(sandbox: Sandbox) -> None:
     connector = sandbox.connector()
     connector.fetch_changes(None, NOW)
     row = sandbox.row("CMP-1104")
@@ -305,7 +309,7 @@ def test_write_back_is_four_calls_and_notes_merge_and_resolve(sandbox: Sandbox) 
 
     connector.write_back([comment("a", "CMP-1104", "uppercase utm_source", gate="utm")])
     assert delta(dict(connector.api_calls()), before) == {
-        "drive.files.get": 2, "sheets.spreadsheets.get": 1, "sheets.spreadsheets.batchUpdate": 1}
+        "sheets.spreadsheets.get": 1, "sheets.spreadsheets.batchUpdate": 1}
     person = "Asked legal, wait.\n\n" + (sandbox.status_note("CMP-1104") or "")
     sandbox.emulator.set_note(sandbox.spreadsheet_id, UTM_TAB, row, STATUS_COL, person)
     connector.write_back([comment("b", "CMP-1104", "asset name", gate="naming")])

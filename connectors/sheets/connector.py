@@ -2,19 +2,22 @@
 
 Calls per cycle (Drive calls are not Sheets quota):
 
-    idle fetch        1  drive.files.get (version unchanged, or changed only by our own write)
+    idle fetch        1  drive.files.get (version unchanged since the values were last read)
     changed fetch     2  drive.files.get + sheets.values.get of the whole tab
                          (+1 sheets.spreadsheets.get once per connector: sheetId and time zone)
-    write_back        4  drive.files.get, sheets.spreadsheets.get (header, key column, status
-                         notes), ONE sheets.spreadsheets.batchUpdate (its answer carries the key
-                         column after the write: verify.py), drive.files.get
+    write_back        2  sheets.spreadsheets.get (header, key column, status notes), ONE
+                         sheets.spreadsheets.batchUpdate (its answer carries the key column
+                         after the write: verify.py)
                          (+1 batchUpdate undoing a write that rows moved under, rarely)
 
-Self-caused versions: the Drive `version` moves on our own writes too. When a write_back starts
-at the version we last read (nobody else changed the file since), consists only of notes and
-values in `baton_column`, and succeeds, the version after it is remembered as "ours"; the next
-fetch treats it as idle. A person's edit landing in the ~100 ms between the two Drive calls of a
-write_back would be attributed to us and seen only with the next change of the file.
+Our own writes move the Drive `version` too, so the fetch after a write_back is a changed fetch:
+the tab is read again and the records our notes or `baton_column` values did not change are
+dropped by fingerprint (read.py leaves `baton_column` out of it). No version is ever taken as
+"ours": Drive documents `version` only as monotonically increasing, not as counting changes, and
+`lastModifyingUser` names only the last editor, so nothing shows that a person's edit did not land
+just before or just after our batchUpdate. A version remembered as ours once made such an edit
+unseen until the file's next change (benchmarks/RESULTS.md, latency); the re-read costs one
+values.get per cycle that follows a write-back.
 """
 from __future__ import annotations
 
@@ -44,8 +47,6 @@ class SheetsConnector(Connector):
         self._source = source
         self._calls: Counter[str] = Counter()
         self._tab = TabReader(source, client, self._calls)
-        self._seen_version: str | None = None  # the version whose values we last read (or wrote)
-        self._own_writes: dict[str, str] = {}  # version before our write -> version after it
         self._log = self._tab.log
 
     def fetch_changes(self, cursor: str | None, now: datetime) -> ChangeBatch:
@@ -56,8 +57,8 @@ class SheetsConnector(Connector):
         """
         start = self._spent()
         version = self._tab.drive_version()
-        if cursor is not None and self._settled(cursor) == version:
-            self._log.debug("sheets.idle", version=version, own_write=cursor != version)
+        if cursor == version:
+            self._log.debug("sheets.idle", version=version)
             return ChangeBatch(records=[], cursor=version, api_calls=self._spent() - start)
         sheet_id = self._tab.ensure_sheet()
         try:
@@ -67,7 +68,6 @@ class SheetsConnector(Connector):
                 self._tab.sheet_id = None  # renamed or deleted tab: look it up again next time
             raise
         records = self._tab.records(rows, sheet_id, now)
-        self._seen_version = version
         self._log.info("sheets.read", version=version, records=len(records))
         return ChangeBatch(records=records, cursor=version, api_calls=self._spent() - start)
 
@@ -87,7 +87,6 @@ class SheetsConnector(Connector):
         value_columns = [source.baton_column or "", *(a.field or "" for a in actions
                                                       if a.kind is ActionKind.SET_FIELD)]
         try:
-            before = self._tab.drive_version()
             located = locate(self._tab, value_columns)
         except SourceError as error:
             return [failed(a, error) for a in actions]
@@ -109,7 +108,6 @@ class SheetsConnector(Connector):
             if checked is None or checked[0]:
                 self._went_astray(actions, located, planned, checked)
                 return [results[n] for n in range(len(actions))]
-            self._remember_own_write(before, planned.only_own_cells)
         self._log.info("sheets.write_back", actions=len(actions), requests=len(planned.requests),
                        failed=sum(1 for r in results.values() if not r.ok))
         return [results[n] for n in range(len(actions))]
@@ -149,30 +147,5 @@ class SheetsConnector(Connector):
     def api_calls(self) -> Mapping[str, int]:
         return dict(self._calls)
 
-    # -- self-caused versions
-
     def _spent(self) -> int:
         return sum(self._calls.values())
-
-    def _settled(self, cursor: str) -> str:
-        """The cursor moved past our own writes made since it."""
-        seen = {cursor}
-        while cursor in self._own_writes:
-            cursor = self._own_writes[cursor]
-            if cursor in seen:
-                break
-            seen.add(cursor)
-        return cursor
-
-    def _remember_own_write(self, before: str, only_own_cells: bool) -> None:
-        if not only_own_cells or before != self._seen_version:
-            return  # someone else changed the file since our read, or we moved a status
-        try:
-            after = self._tab.drive_version()
-        except SourceError:
-            return  # the next cycle simply reads the tab again
-        self._own_writes[before] = after
-        self._seen_version = after
-        while len(self._own_writes) > 64:
-            self._own_writes.pop(next(iter(self._own_writes)))
-        self._log.debug("sheets.own_write", before=before, after=after)

@@ -42,7 +42,6 @@ class Plan:
     results: dict[int, ActionResult] = field(default_factory=dict)
     requests: list[dict[str, Any]] = field(default_factory=list)
     planned: list[int] = field(default_factory=list)  # actions whose result depends on the send
-    only_own_cells: bool = True  # only notes and the baton column: the next read may skip it
     cells: dict[tuple[int, int], str] = field(default_factory=dict)  # written cell -> "note" | "value"
     rows_of: dict[int, int] = field(default_factory=dict)  # action index -> the row it writes
 
@@ -148,7 +147,6 @@ def plan(actions: Sequence[Action], located: Located, status_column: str, baton_
                 continue
             values[(row, located.columns[column])] = "" if action.value is None else str(action.value)
             result.rows_of[n] = row
-            result.only_own_cells &= (action.kind is ActionKind.SET_FIELD and column == baton_column)
             result.results[n] = ActionResult(action.key, ok=True)
         else:
             result.results[n] = ActionResult(action.key, ok=False,

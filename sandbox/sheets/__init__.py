@@ -17,7 +17,9 @@ is; USER_ENTERED turns "=..." into a formula (kept, and shown as a computed plac
 FORMATTED_VALUE). Every change bumps the Drive `version`, notes included. Errors use Google's
 `{"error": {"code", "message", "status"}}` shape. Route names for `faults.add(...)`:
 token, spreadsheets_get, batch_update, values_get, values_update, values_batch_get,
-values_batch_update, drive_files_get.
+values_batch_update, drive_files_get. Tests place a person's edit at an exact moment with
+`before_request` / `after_request` (called with the route name before a request is applied, or
+after it is applied and before its answer is sent).
 """
 from __future__ import annotations
 

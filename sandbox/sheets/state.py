@@ -6,6 +6,7 @@ users (users.py) -> SheetsEmulator (emulator.py).
 from __future__ import annotations
 
 import itertools
+import threading
 from collections import deque
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -29,20 +30,30 @@ class SheetsState(Emulator):
         # tests: called with the route name before a request is served (e.g. insert a row right
         # before a batchUpdate, as a person editing at that moment would)
         self.before_request: Callable[[str], None] | None = None
+        # tests: called with the route name once a request has been applied, before its answer
+        # is sent (a person's edit landing right after a batchUpdate, before the caller reads on)
+        self.after_request: Callable[[str], None] | None = None
+        self._serving = threading.local()  # the route name of the request this thread serves
 
     # -- plumbing
 
     def dispatch(self, request: Request) -> Response | Fault:
+        self._serving.name = None
         try:
-            return super().dispatch(request)
+            answer = super().dispatch(request)
         except GoogleApiError as error:
             return error.response()
+        name = self._serving.name
+        if self.after_request is not None and name is not None:
+            self.after_request(name)
+        return answer
 
     def not_found(self, request: Request) -> Response:
         return Response(404, google_error(404, f"Requested entity was not found: {request.path}"))
 
     def _caller(self, request: Request, name: str) -> str | None:
         self.requests.append((name, request.path, request.query))
+        self._serving.name = name
         if self.before_request is not None:
             self.before_request(name)
         if not self.require_auth:
