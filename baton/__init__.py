@@ -14,11 +14,12 @@ Everything installs under this one package. Its parts keep the repository's top-
 """
 from __future__ import annotations
 
-import importlib.abc
 import sys
-from importlib.machinery import ModuleSpec
 from importlib.metadata import PackageNotFoundError, version
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from importlib.machinery import ModuleSpec
 
 try:
     __version__ = version("baton-revops")
@@ -26,7 +27,7 @@ except PackageNotFoundError:  # running from a checkout that was never installed
     __version__ = "0+unknown"
 
 
-class _StructlogWithoutRich(importlib.abc.MetaPathFinder):
+class _StructlogWithoutRich:  # a sys.meta_path finder (importlib.abc would cost 1.8 MB)
     """structlog imports rich (and with it pygments and attrs, ~4 MB of RSS) whenever rich is
     installed (common-expression-language brings it), only to offer pretty tracebacks. Baton
     formats tracebacks as plain text before any renderer sees them (`format_exc_info`, and
