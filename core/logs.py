@@ -42,7 +42,8 @@ def configure(fmt: str = "auto", level: int = logging.INFO, stream: Any = None) 
     stream = stream or sys.stderr
     pretty = fmt == "pretty" or (fmt == "auto" and stream.isatty())
     renderer: Callable[..., Any] = (structlog.dev.ConsoleRenderer(
-        colors=stream.isatty() and not os.environ.get("NO_COLOR")) if pretty
+        colors=stream.isatty() and not os.environ.get("NO_COLOR"),
+        exception_formatter=structlog.dev.plain_traceback) if pretty
                                     else structlog.processors.JSONRenderer())
     structlog.configure(
         processors=[

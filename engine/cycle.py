@@ -95,6 +95,7 @@ def run_cycle(source_id: str, connector: Connector, store: StateStore, rules: Ru
                 source_id, None, advance_cursor=False, records=[o.record for o in quiet],
                 status_since={o.record.id: o.status_since for o in quiet if o.status_since},
                 owner_changes=owners), now)
+        del page, seen, quiet  # not held while the connector reads the next page
     observed = list({o.record.id: o for o in observed}.values())  # a row on two pages: the last
     if bounces:
         bounces = _drop_superseded(bounces, statuses, store, now, report)
@@ -141,6 +142,7 @@ def _record_baseline(source_id: str, connector: Connector, store: StateStore, no
         seen += len(page)
         store.commit_cycle(CycleWrite(source_id, None, advance_cursor=False, records=list(page),
                                       status_since={r.id: r.modified_at for r in page}), now)
+        del page  # not held while the connector reads the next page
     if stream.complete:
         store.commit_cycle(CycleWrite(source_id, stream.cursor, advance_cursor=True, baseline=True), now)
     return seen

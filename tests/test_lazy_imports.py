@@ -14,7 +14,9 @@ from baton.core.config import load_config
 
 ROOT = Path(__file__).resolve().parent.parent
 HEAVY = ("simple_salesforce", "zeep", "lxml", "asana", "googleapiclient", "httplib2",
-         "requests", "holidays", "baton.sandbox", "baton.kpi")
+         "requests", "holidays", "baton.sandbox", "baton.kpi",
+         # structlog's optional pretty tracebacks, the dialect of a database not used
+         "rich", "pygments", "sqlalchemy.dialects.postgresql")
 
 # Runs the real CLI entry point, then prints the loaded heavy modules as one JSON line.
 PROBE = f"""
@@ -74,3 +76,50 @@ print(before, type(api).__module__, type(api).__name__, "zeep" in sys.modules)
                           timeout=60, cwd=ROOT)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.split() == ["False", "simple_salesforce.metadata", "SfdcMetadataApi", "True"]
+
+
+def test_rich_is_hidden_from_structlog_only():
+    code = """
+import sys
+import baton, structlog
+hidden = "rich" not in sys.modules and "pygments" not in sys.modules
+import rich.text
+print(hidden, type(rich.text.Text("x")).__name__, baton.__version__ != "")
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["True", "Text", "True"]
+
+
+def test_pretty_logs_print_a_plain_traceback(monkeypatch):
+    import io
+
+    import structlog
+
+    from baton.core import logs
+
+    stream = io.StringIO()
+    logs.configure("pretty", stream=stream)
+    try:
+        raise ValueError("boom")
+    except ValueError:
+        structlog.get_logger().exception("demo.failed")
+    text = stream.getvalue()
+    assert "demo.failed" in text and "Traceback (most recent call last):" in text
+    assert "ValueError: boom" in text
+
+
+def test_a_postgresql_state_brings_its_dialect(pg_server):
+    code = f"""
+import sys
+from baton.store import StateStore
+assert "sqlalchemy.dialects.postgresql" not in sys.modules
+store = StateStore.open({pg_server.fresh_url()!r})
+store.engine.dispose()
+print("sqlalchemy.dialects.postgresql" in sys.modules)
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["True"]

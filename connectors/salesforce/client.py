@@ -308,8 +308,11 @@ class SalesforceOrg:
             token, instance_url = login(self.settings, self._secrets, self._session,
                                         count=count, scrub=self.scrub)
             self._access_token = token
+            # plain dicts, not the SDK's default OrderedDicts: a query page of 2,000 records
+            # is parsed into half the memory, and Baton relies on no OrderedDict behaviour
             self._sf = Salesforce(instance_url=instance_url, session_id=token,
-                                  session=self._session, version=self.settings.api_version)
+                                  session=self._session, version=self.settings.api_version,
+                                  object_pairs_hook=dict)
             log.info("salesforce.authenticated", auth=self.settings.auth,
                      instance=self._sf.sf_instance)
             return self._sf

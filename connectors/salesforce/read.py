@@ -100,6 +100,7 @@ class SalesforceReader:
                         newest = record.modified_at
                 read += len(page)
                 yield page
+                del page  # the engine is done with it: not held while the next page is read
         except PagingError:
             raise
         except (TransientError, PayloadError) as error:
