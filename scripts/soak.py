@@ -346,16 +346,6 @@ def soak(workdir: Path, *, kills: int = 200, seed: int = 1, max_seconds: float =
                 run(loop, "loop", kill_after=rng.uniform(0.3, 1.5))
             else:
                 run(once, "clean")
-        # A point only some cycles reach (between_writes: one batch that updates AND creates,
-        # e.g. a task closed and another opened) gets a few targeted tries when chance missed it, so every soak kills at every
-        # named point (a busy machine runs fewer rounds in max_seconds).
-        for point in POINTS:
-            for _ in range(40):
-                if result.kills[f"point:{point}"] or time.monotonic() - started > max_seconds + 60:
-                    break
-                for _ in range(3):  # several changes at once: a batch that mixes writes
-                    team.act()
-                run(once, f"point:{point}", env={"BATON_CRASH_AT": point, "BATON_CRASH_SKIP": "0"})
         # The team stops; Baton finishes what the crashes left.
         for _ in range(4):
             run(once, "clean")

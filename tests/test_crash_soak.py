@@ -32,7 +32,10 @@ def test_two_hundred_kills_lose_and_duplicate_nothing(tmp_path, capsys):
     assert result.problems == []
     assert result.total_kills >= KILLS
     kinds = {kind.removeprefix("point:") for kind in result.kills}
-    assert kinds >= {"timed", "loop", *POINTS}  # every named point was hit
+    # every named point was hit, but between_writes: it needs one Salesforce batch that updates
+    # AND creates (or an Asana one of more than 10), rare in this team's moves since a repeat
+    # failure updates its open task; tests/test_quiet_writebacks.py kills there on purpose
+    assert kinds >= {"timed", "loop", *POINTS} - {"between_writes"}
     assert result.checks["markers"] > 50 and result.checks["sf_history"] > 50
     assert result.checks["asana_history"] > 50 and result.checks["sheet_moves"] > 20
     # a second process on the same state, started at random moments: refused while the first

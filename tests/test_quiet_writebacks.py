@@ -221,6 +221,26 @@ def test_a_repeat_failure_killed_after_its_update_is_written_once(make_sandbox, 
     assert task["Description"].count("[baton:") == 2  # the task's marker and the update's
 
 
+def test_a_repeat_failure_killed_between_its_update_and_its_reply_is_written_once(
+        make_sandbox, demo_config, tmp_path):
+    """The one batch that both updates (the task's description, the bounce) and creates (the
+    reply in the post's thread), killed between the two: the restart sends the reply once and
+    does not rewrite the task a second time."""
+    box, sf, owner, [lead], run = _process(make_sandbox, demo_config, tmp_path, 1)
+    sf.update_record("Lead", lead, {"Status": "MQL"})
+    assert run().returncode == 0
+    sf.update_record("Lead", lead, {"Status": "MQL"})
+    assert run(BATON_CRASH_AT="between_writes").returncode == -9
+    [task] = _tasks(sf, "Handoff blocked")
+    assert task["Description"].count("[baton:") == 2  # the update landed
+    assert sf.records("FeedComment") == []  # the reply did not
+    restarted = run()
+    assert restarted.returncode == 0, restarted.stderr
+    assert len(sf.records("FeedComment")) == 1 and len(sf.records("FeedItem")) == 1
+    [task] = _tasks(sf, "Handoff blocked")
+    assert task["Description"].count("[baton:") == 2
+
+
 def test_a_bulk_import_yields_one_digest_exactly_once_across_a_kill(bulk):
     box, sf, owner, leads, run = bulk
     for lead in leads:
