@@ -11,6 +11,7 @@ import sys
 import pytest
 
 from tests.conftest import ROOT
+from tests.test_sheets_gates_e2e import KEY, TAB, status_note
 
 BAD = {"FirstName": "Grace", "LastName": "Hopper", "Company": "Cobol Systems",
        "Email": "grace@cobol", "LeadSource": "Webinar", "Consent__c": False,
@@ -37,7 +38,6 @@ subject = "Handoff blocked: {name}"
 body = "{name} could not become an MQL:\\n{failures}"
 owner = "owner"
 """
-TAB, KEY = "UTM Tracker", "Campaign ID"
 
 
 def _rules(tmp_path, demo_config, text=LEADS_RULE):
@@ -114,34 +114,27 @@ def test_a_repeat_failure_on_a_sheet_rewrites_its_note_block(make_sandbox, runti
     runner.run_all()
 
     def note():
-        row = sheet.row_of(box.spreadsheet_id, TAB, KEY, "CMP-1106")
-        col = sheet.header(box.spreadsheet_id, TAB).index("Status")
-        return sheet.note(box.spreadsheet_id, TAB, row, col)
+        return status_note(box, "CMP-1106")
+
+    def moved(status, wait=30):
+        sheet.set_cell(box.spreadsheet_id, TAB, KEY, "CMP-1106", "Status", status)
+        box.clock.advance(wait)
+        runner.run_all()
 
     box.clock.advance(60)
-    sheet.set_cell(box.spreadsheet_id, TAB, KEY, "CMP-1106", "Status", "Ready for QA")
-    box.clock.advance(30)
-    runner.run_all()
+    moved("Ready for QA")
     first = note()
     assert first.count("⚑ Baton") == 1 and "utm_source appears 2 times" in first
     for _ in range(2):  # back to Draft and into QA again, still failing
-        sheet.set_cell(box.spreadsheet_id, TAB, KEY, "CMP-1106", "Status", "Draft")
-        box.clock.advance(30)
-        runner.run_all()
-        sheet.set_cell(box.spreadsheet_id, TAB, KEY, "CMP-1106", "Status", "Ready for QA")
-        box.clock.advance(30)
-        runner.run_all()
+        moved("Draft")
+        moved("Ready for QA")
         assert note().count("⚑ Baton") == 1 and "utm_source appears 2 times" in note()
     kinds = [row.kind for row in runtime.store.ledger_entries("CMP-1106")]
     assert kinds == ["comment", "update_comment", "update_comment"]
     sheet.set_cell(box.spreadsheet_id, TAB, KEY, "CMP-1106", "Landing URL",
                    "https://acme.example/x?utm_source=gdn&utm_medium=display&utm_campaign=cmp-1106-fixed")
-    sheet.set_cell(box.spreadsheet_id, TAB, KEY, "CMP-1106", "Status", "Draft")
-    box.clock.advance(30)
-    runner.run_all()
-    sheet.set_cell(box.spreadsheet_id, TAB, KEY, "CMP-1106", "Status", "Ready for QA")
-    box.clock.advance(30)
-    runner.run_all()
+    moved("Draft")
+    moved("Ready for QA")
     assert note() is None  # the one block, removed once fixed
 
 
