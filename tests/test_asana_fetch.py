@@ -1,6 +1,7 @@
 """AsanaConnector reads: baseline, idle cycles, events, reconciliation, 412 recovery, history."""
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 from baton.core.records import TimeSource
@@ -54,6 +55,19 @@ def test_idle_cycle_is_one_call(sandbox: Sandbox) -> None:
         assert batch.records == [] and batch.api_calls == 1
         assert calls_of(connector, before) == {"GET /events": 1}
         cursor = batch.cursor
+
+
+def test_the_sdk_starts_no_idle_threads(sandbox: Sandbox) -> None:
+    """asana.ApiClient starts a ThreadPool (a worker per CPU, 3 handlers) for async_req, which
+    Baton never sends: the workspace stops it at once, and every call still works."""
+    before = set(threading.enumerate())
+    connector = sandbox.connector()
+    assert not hasattr(connector.workspace.client, "pool")
+    baseline(sandbox, connector)
+    pool_threads = [t.name for t in threading.enumerate() if t not in before and t.name.endswith(
+        ("(worker)", "(_handle_workers)", "(_handle_tasks)", "(_handle_results)"))]
+    assert pool_threads == []
+    connector.close()  # still idempotent
 
 
 def test_two_moves_between_polls_give_both_transitions_with_story_times(sandbox: Sandbox) -> None:

@@ -49,6 +49,8 @@ def test_migrations_are_recorded_and_reopening_is_a_no_op(state_location):
     if again.engine.dialect.name == "sqlite":
         with again.engine.connect() as c:
             assert c.execute(text("pragma journal_mode")).scalar() == "wal"
+            # every pooled connection's page cache is bounded (the default is 2 MiB each)
+            assert c.execute(text("pragma cache_size")).scalar() == -512
     first.engine.dispose()
     again.engine.dispose()
 

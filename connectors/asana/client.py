@@ -72,6 +72,9 @@ class AsanaWorkspace:
                                       raise_on_status=False)
         config.debug = False
         self.client = asana.ApiClient(config)
+        # Every call Baton makes is synchronous: the thread pool the constructor starts for
+        # async_req (os.cpu_count() workers and 3 handler threads) would idle for the whole run.
+        self.close()
         self._timeout = (min(10.0, settings.timeout_seconds), settings.timeout_seconds)
         self._me: dict[str, Any] | None = None
         self._tasks = asana.TasksApi(self.client)
@@ -94,7 +97,7 @@ class AsanaWorkspace:
         return self.transport.budget
 
     def close(self) -> None:
-        """Stop the SDK's idle thread pool now; left to ApiClient.__del__ at interpreter exit it
+        """Stop the SDK's unused thread pool; left to ApiClient.__del__ at interpreter exit it
         writes to a pipe already closed and prints a traceback. Idempotent."""
         pool = getattr(self.client, "pool", None)
         if pool is not None:
