@@ -232,32 +232,36 @@ class StateStore:
                             "runs again from what is stored", None)
 
     def _upsert_records(self, connection: Any, write: CycleWrite, now: datetime) -> None:
-        if not write.records:
-            return
+        # _CHUNK rows at a time: a page's rows, their JSON and the driver's copy of them are
+        # not all held at once
+        for start in range(0, len(write.records), _CHUNK):
+            rows = [self._record_row(write, record, now)
+                    for record in write.records[start:start + _CHUNK]]
+            for with_since in (True, False):
+                batch = [r for r in rows if ("status_since" in r) == with_since]
+                if batch:
+                    connection.execute(self._record_upsert(with_since), batch)
+
+    @staticmethod
+    def _record_row(write: CycleWrite, record: Record, now: datetime) -> dict[str, Any]:
+        row = {
+            "source": write.source, "record_id": record.id, "name": record.name,
+            "status": record.status, "owner": record.owner, "url": record.url,
+            "fingerprint": record.fingerprint or "", "fields_json": _dumps(record.fields),
+            "seen_at": now,
+        }
+        if record.id in write.status_since:
+            row["status_since"] = write.status_since[record.id]
+        return row
+
+    def _record_upsert(self, with_since: bool) -> Any:
+        statement = self._dialect_insert(schema.records)
+        updates = {k: statement.excluded[k] for k in (
+            "name", "status", "owner", "url", "fingerprint", "fields_json", "seen_at")}
+        if with_since:
+            updates["status_since"] = statement.excluded.status_since
         c = schema.records.c
-        rows = []
-        for record in write.records:
-            row = {
-                "source": write.source, "record_id": record.id, "name": record.name,
-                "status": record.status, "owner": record.owner, "url": record.url,
-                "fingerprint": record.fingerprint or "", "fields_json": _dumps(record.fields),
-                "seen_at": now,
-            }
-            if record.id in write.status_since:
-                row["status_since"] = write.status_since[record.id]
-            rows.append(row)
-        with_since = [r for r in rows if "status_since" in r]
-        without = [r for r in rows if "status_since" not in r]
-        for batch, columns in ((with_since, True), (without, False)):
-            if not batch:
-                continue
-            statement = self._dialect_insert(schema.records)
-            updates = {k: statement.excluded[k] for k in (
-                "name", "status", "owner", "url", "fingerprint", "fields_json", "seen_at")}
-            if columns:
-                updates["status_since"] = statement.excluded.status_since
-            connection.execute(statement.on_conflict_do_update(
-                index_elements=[c.source, c.record_id], set_=updates), batch)
+        return statement.on_conflict_do_update(index_elements=[c.source, c.record_id], set_=updates)
 
     def _set_cursor(self, connection: Any, source: str, cursor: str | None, now: datetime) -> None:
         statement = self._dialect_insert(schema.cursors).values(

@@ -1,4 +1,5 @@
 """The state store: migrations, the cycle transaction, and the ledger's exactly-once bookkeeping."""
+import dataclasses
 import os
 import socket
 import stat
@@ -53,6 +54,24 @@ def test_migrations_are_recorded_and_reopening_is_a_no_op(state_location):
             assert c.execute(text("pragma cache_size")).scalar() == -512
     first.engine.dispose()
     again.engine.dispose()
+
+
+def test_a_page_larger_than_one_insert_batch_is_stored_whole(store):
+    """Records are upserted a batch at a time; every one lands, each with its own status_since
+    where the write gives one (odd ids) and the stored one kept where it does not."""
+    first = [Record("sf", f"00Q{n:05d}", "u", "n", "Open", "005", {"n": n}, NOW, fingerprint="a")
+             for n in range(1201)]
+    store.commit_cycle(CycleWrite("sf", None, False, first,
+                                  {r.id: NOW - timedelta(days=1) for r in first}), NOW)
+    again = [dataclasses.replace(r, status="MQL", fingerprint="b") for r in first]
+    since = {r.id: NOW - timedelta(minutes=n) for n, r in enumerate(again) if n % 2}
+    store.commit_cycle(CycleWrite("sf", None, False, again, since), NOW)
+    known = store.known_records("sf", [r.id for r in first])
+    assert len(known) == 1201
+    assert {k.status for k in known.values()} == {"MQL"}
+    assert {k.fingerprint for k in known.values()} == {"b"}
+    assert known["00Q00007"].status_since == NOW - timedelta(minutes=7)
+    assert known["00Q01200"].status_since == NOW - timedelta(days=1)
 
 
 def test_a_cycle_write_is_idempotent(store):

@@ -37,7 +37,7 @@ from __future__ import annotations
 import json
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any, Protocol, TypeVar
@@ -69,7 +69,8 @@ WRITE_ENDPOINTS = frozenset({"composite_create", "composite_update"})
 
 
 class SalesforceSession(requests.Session):
-    """requests.Session with a default timeout, the configured CA bundle, and the last response.
+    """requests.Session with a default timeout, the configured CA bundle, and the last response's
+    headers (only them: the response would keep a page's body, megabytes, alive until the next).
 
     Proxies still come from the environment (HTTPS_PROXY, NO_PROXY), but a configured
     `ca_bundle` wins over REQUESTS_CA_BUNDLE, which requests would otherwise let override it.
@@ -91,14 +92,15 @@ class SalesforceSession(requests.Session):
     def request(self, method: str, url: str | bytes, *args: Any,
                 **kwargs: Any) -> requests.Response:
         kwargs.setdefault("timeout", self.timeout)
-        self._local.last = None
+        self._local.headers = None
         response = super().request(method, url, *args, **kwargs)
-        self._local.last = response
+        self._local.headers = response.headers
         return response
 
     @property
-    def last_response(self) -> requests.Response | None:
-        return getattr(self._local, "last", None)
+    def last_headers(self) -> Mapping[str, str]:
+        """The last response's headers on this thread (empty before one, or after a failure)."""
+        return getattr(self._local, "headers", None) or {}
 
 
 class Rotation(Protocol):
@@ -235,10 +237,9 @@ class SalesforceOrg:
                              f"{self._paused_until.isoformat()}", self._paused_until)
 
     def _read_headers(self) -> None:
-        response = self._session.last_response
-        self._seen.server_time = _http_date(response.headers.get("Date")
-                                            if response is not None else None)
-        header = response.headers.get("Sforce-Limit-Info") if response is not None else None
+        headers = self._session.last_headers
+        self._seen.server_time = _http_date(headers.get("Date"))
+        header = headers.get("Sforce-Limit-Info")
         if header:
             usage = Salesforce.parse_api_usage(header).get("api-usage")
             if usage is not None:
@@ -283,9 +284,7 @@ class SalesforceOrg:
             return QuotaExhausted(text, self._paused_until)
         if isinstance(error, SalesforceGeneralError):
             if error.status == 429:
-                response = self._session.last_response
-                after = (parse_retry_after(response.headers.get("Retry-After"))
-                         if response is not None else None)  # a 429 Response is falsy
+                after = parse_retry_after(self._session.last_headers.get("Retry-After"))
                 return RateLimited(text, after)
             if error.status >= 500:
                 return TransientError(text)
