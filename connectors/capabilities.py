@@ -28,5 +28,5 @@ CAPABILITIES: dict[str, Capabilities] = {
     # a repeat failure rewrites that block.
     "sheets": Capabilities(
         writes=frozenset({K.COMMENT, K.SET_FIELD, K.MOVE_STATUS, K.REMOVE_NOTE, K.UPDATE_COMMENT}),
-        owners=frozenset(), comment_resolution=K.REMOVE_NOTE),
+        owners=frozenset(), comment_resolution=K.REMOVE_NOTE, keeps_history=False),
 }

@@ -35,6 +35,14 @@ class ActionKind(StrEnum):
     #   nothing is sent: it is how the record's violation knows what told of it
 
 
+# What a bounce found already out of the gated status is marked with (`remote_id`): nothing was
+# written, the record had moved on by itself.
+SUPERSEDED = "superseded: now "
+
+# The kinds that edit the record itself (its status, a field, its owner), not something beside it.
+EDITS_RECORD = frozenset({ActionKind.MOVE_STATUS, ActionKind.SET_FIELD, ActionKind.REASSIGN})
+
+
 @dataclass(frozen=True, slots=True)
 class Action:
     """One write-back. `key` is the ledger key: the same key is never written twice."""
@@ -76,6 +84,9 @@ class Capabilities:
     # How a fixed record's earlier comment is answered: REPLY (a "resolved" note under it),
     # REMOVE_NOTE (the note block goes), or None (the comment stays as the record of what was wrong).
     comment_resolution: ActionKind | None = None
+    # Whether the tool tells status changes after the fact (field history, stories). Where it
+    # does not (Sheets), Baton's own bounces come from its ledger (`StateStore.own_moves`).
+    keeps_history: bool = True
 
     def refuses(self, kind: ActionKind, owner: OwnerRef | None = None) -> str | None:
         """Why this tool cannot carry out `kind` (for `owner`), or None when it can."""

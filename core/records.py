@@ -23,6 +23,7 @@ class TimeSource(StrEnum):
     MODIFIED = "modified"  # the record's modification time
     COLUMN = "column"  # a "changed at" column the team keeps (Sheets)
     POLL = "poll"  # the time Baton saw it: a last resort
+    WRITE = "write"  # Baton's own bounce, where the tool keeps no history: its cycle's time
 
 
 @dataclass(frozen=True, slots=True)

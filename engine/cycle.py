@@ -18,7 +18,8 @@ from datetime import datetime
 
 import structlog
 
-from baton.core.actions import Action, ActionKind, ActionResult, Capabilities
+from baton.core.actions import (EDITS_RECORD, SUPERSEDED, Action, ActionKind, ActionResult,
+                                Capabilities)
 from baton.connectors.base import Connector
 from baton.core.records import FieldChange, Record
 from baton.core.errors import SourceError
@@ -29,6 +30,7 @@ from baton.engine.entries import (MOVED_ON, Entry, fresh_entries, passed_through
                                   with_values_at_entry)
 from baton.engine.planner import LEDGER_REF, describe, ledger_ref, plan_failure, plan_resolution
 from baton.engine.sla import catch_up, escalate, start_and_meet
+from baton.engine.own_moves import own_history
 from baton.engine.transitions import Observed, detect
 from baton.engine.lookups import held_entries
 from baton.rules import NO_LOOKUPS, Lookups, RuleSet, evaluate_gate
@@ -162,6 +164,8 @@ def _observe_page(source_id: str, page: Sequence[Record], connector: Connector,
     wanted = _history_wanted(candidates, known, hints)
     history = connector.status_history(wanted, _earliest_since(candidates, known)) if wanted else {}
     owners = connector.owner_history(wanted) if wanted else {}  # from that same read
+    if not connector.capabilities.keeps_history:
+        history = own_history(source_id, candidates, known, store, now)
     return (detect(candidates, known, history, now),
             [c for changes in owners.values() for c in changes])
 
@@ -300,7 +304,7 @@ def _drop_superseded(bounces: list[LedgerEntry], statuses: dict[str, str | None]
         current = statuses.get(action.record_id)
         expected = action.expected_status
         if current is not None and expected is not None and current != expected:
-            done.append(ActionResult(action.key, True, remote_id=f"superseded: now {current}"))
+            done.append(ActionResult(action.key, True, remote_id=f"{SUPERSEDED}{current}"))
             log.info("writeback.superseded", source=action.source, record=action.record_id,
                      status=current, bounce_to=action.value)
         else:
@@ -383,7 +387,9 @@ def _write_batch(connector: Connector, notifier: WebhookNotifier | None, store: 
     if to_chat:
         results += notifier.send(to_chat) if notifier else [
             ActionResult(a.key, False, error="no webhook notifier configured") for a in to_chat]
-    store.finish_actions([*results, *marked], now)
+    succeeded = {r.key for r in results if r.ok}
+    edited = [a.record_id for a in to_tool if a.kind in EDITS_RECORD and a.key in succeeded]
+    store.finish_actions([*results, *marked], now, changed={report.source: edited})
     for result in results:
         if result.ok:
             report.written += 1

@@ -63,12 +63,12 @@ def _observe(record: Record, previous: KnownRecord | None, changes: Sequence[Sta
         return Observed(record, tuple(transitions), hops[-1].at)
     if record.status is None or record.status == last_status:
         return Observed(record, (), since)
-    at, source = _fallback_time(record, since, now)
+    at, source = fallback_time(record, since, now)
     transition = Transition(record.source, record.id, last_status, record.status, at, source)
     return Observed(record, (transition,), at)
 
 
-def _fallback_time(record: Record, since: datetime | None, now: datetime) -> tuple[datetime, TimeSource]:
+def fallback_time(record: Record, since: datetime | None, now: datetime) -> tuple[datetime, TimeSource]:
     at, source = record.modified_at, record.modified_source
     # A modification time older than the status we already know cannot time a newer change.
     if at is None or (since is not None and at <= since) or at > now:

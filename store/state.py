@@ -15,9 +15,9 @@ from typing import Any
 from sqlalchemy import Engine, and_, create_engine, event, func, insert, select, update
 from sqlalchemy.exc import DBAPIError
 
-from baton.core.actions import ActionResult
+from baton.core.actions import SUPERSEDED, ActionKind, ActionResult
 from baton.core.errors import StateFileError, StateNotWritable
-from baton.core.records import FieldChange, Record, TimeSource
+from baton.core.records import FieldChange, Record, StatusChange, TimeSource
 from baton.core.faults import crashpoint
 from baton.store import database, schema, sqlite_file
 from baton.store.leases import LeaseLost
@@ -290,10 +290,20 @@ class StateStore:
                                    .values(attempts=c.attempts + 1))
 
     def finish_actions(self, results: Iterable[ActionResult], now: datetime,
-                       max_attempts: int = 5) -> None:
+                       max_attempts: int = 5, *,
+                       changed: Mapping[str, Sequence[str]] | None = None) -> None:
+        """`changed`: records (ids by source) that Baton's own writes just edited. The version
+        stored for them is the one read before the write, so it is forgotten: were the record
+        put back by the next poll exactly as that version (a bounce undone within the same
+        second, or by an Asana move, which leaves modified_at alone), it still counts as new."""
         c = schema.ledger.c
         with self.engine.begin() as connection:
             self._fenced(connection)
+            r = schema.records.c
+            for source, ids in (changed or {}).items():
+                for chunk in _chunks(list(ids)):
+                    connection.execute(update(schema.records).where(
+                        r.source == source, r.record_id.in_(chunk)).values(fingerprint=""))
             for result in results:
                 if result.ok:
                     values: dict[str, Any] = {"state": "done", "remote_id": result.remote_id,
@@ -304,6 +314,27 @@ class StateStore:
                     connection.execute(update(schema.ledger).where(c.key == result.key).values(
                         last_error=(result.error or "")[:2000],
                         state=_failed_state(result.retryable, c.attempts, max_attempts)))
+
+    def own_moves(self, source: str, record_ids: Sequence[str]) -> dict[str, list[StatusChange]]:
+        """The bounces Baton wrote to these records, oldest first, each timed by the cycle that
+        wrote it (a bounce found already moved on is not one: nothing was written)."""
+        c = schema.ledger.c
+        found: dict[str, list[StatusChange]] = {}
+        with self.engine.connect() as connection:
+            for chunk in _chunks(list(record_ids)):
+                rows = connection.execute(
+                    select(c.record_id, c.action_json, c.done_at, c.remote_id)
+                    .where(c.source == source, c.state == "done",
+                           c.kind == ActionKind.MOVE_STATUS.value, c.record_id.in_(chunk))
+                    .order_by(c.done_at, c.key))
+                for record_id, action_json, done_at, remote_id in rows:
+                    if done_at is None or str(remote_id or "").startswith(SUPERSEDED):
+                        continue
+                    action = action_from_dict(json.loads(action_json))
+                    found.setdefault(record_id, []).append(StatusChange(
+                        record_id, action.expected_status, str(action.value), done_at,
+                        TimeSource.WRITE))
+        return found
 
     def open_violations(self, source: str, record_ids: Sequence[str]) -> dict[tuple[str, str], OpenViolation]:
         """Unresolved violations of these records, with what each wrote (two queries a chunk)."""

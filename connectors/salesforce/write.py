@@ -22,7 +22,7 @@ from simple_salesforce import Salesforce
 from baton.connectors.salesforce import soql
 from baton.connectors.salesforce.client import SalesforceOrg
 from baton.connectors.salesforce.owners import OwnerResolver
-from baton.core.actions import Action, ActionKind, ActionResult
+from baton.core.actions import EDITS_RECORD, Action, ActionKind, ActionResult
 from baton.core.config import SalesforceSource
 from baton.core.errors import AuthError, PayloadError, QuotaExhausted, SourceError, TransientError
 from baton.core.faults import crashpoint
@@ -33,7 +33,6 @@ FEED_BODY_MAX = 10_000
 TASK_DESCRIPTION_MAX = 32_000
 TASK_SUBJECT_MAX = 255
 RETRYABLE_SAVE_ERRORS = {"UNABLE_TO_LOCK_ROW", "SERVER_UNAVAILABLE", "REQUEST_RUNNING_TOO_LONG"}
-_UPDATES_RECORD = (ActionKind.MOVE_STATUS, ActionKind.SET_FIELD, ActionKind.REASSIGN)
 _UPDATES_ITEM = (ActionKind.UPDATE_TASK, ActionKind.UPDATE_COMMENT)  # remote id: what they update
 _MARKER = re.compile(r"\[" + re.escape(IDEMPOTENCY_TAG) + r"[^\]\s]+\]")
 DIGEST_SUBJECT = "Baton digest:"  # a digest Task's subject starts so: how a repair finds it
@@ -103,7 +102,7 @@ class SalesforceWriter:
             else:
                 remote = action.target if action.kind in _UPDATES_ITEM else created.get(
                     index) or action.target or (
-                    action.record_id if action.kind in _UPDATES_RECORD else None)
+                    action.record_id if action.kind in EDITS_RECORD else None)
                 results[index] = ActionResult(action.key, True, remote_id=remote)
         return [result for result in results if result is not None]
 
