@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -204,7 +205,9 @@ def test_a_repeat_failure_killed_after_its_update_is_written_once(make_sandbox, 
     box, sf, owner, [lead], run = _process(make_sandbox, demo_config, tmp_path, 1)
     sf.update_record("Lead", lead, {"Status": "MQL"})
     assert run().returncode == 0
-    box.clock.advance(1)  # whole-second history: a re-entry in the entry's own second is that entry
+    # Whole-second history: a re-entry in the entry's own second is that entry. Real time, not
+    # box.clock: Baton's process polls up to its own clock, and the sandbox must not run ahead.
+    time.sleep(1.1)
     sf.update_record("Lead", lead, {"Status": "MQL"})
     assert run(BATON_CRASH_AT="after_write").returncode == -9
     assert len(sf.records("FeedComment")) == 1  # the reply landed, the ledger does not know
@@ -223,7 +226,9 @@ def test_a_repeat_failure_killed_between_its_update_and_its_reply_is_written_onc
     box, sf, owner, [lead], run = _process(make_sandbox, demo_config, tmp_path, 1)
     sf.update_record("Lead", lead, {"Status": "MQL"})
     assert run().returncode == 0
-    box.clock.advance(1)  # whole-second history: a re-entry in the entry's own second is that entry
+    # Whole-second history: a re-entry in the entry's own second is that entry. Real time, not
+    # box.clock: Baton's process polls up to its own clock, and the sandbox must not run ahead.
+    time.sleep(1.1)
     sf.update_record("Lead", lead, {"Status": "MQL"})
     assert run(BATON_CRASH_AT="between_writes").returncode == -9
     [task] = _tasks(sf, "Handoff blocked")
