@@ -293,9 +293,9 @@ class StateStore:
                        max_attempts: int = 5, *,
                        changed: Mapping[str, Sequence[str]] | None = None) -> None:
         """`changed`: records (ids by source) that Baton's own writes just edited. The version
-        stored for them is the one read before the write, so it is forgotten: were the record
-        put back by the next poll exactly as that version (a bounce undone within the same
-        second, or by an Asana move, which leaves modified_at alone), it still counts as new."""
+        stored for them is the one read before the write, so it is forgotten: a record put back
+        before the next poll exactly as that version (a sheet row has no stamp, and Baton's note
+        column is not part of its version) is still read as changed."""
         c = schema.ledger.c
         with self.engine.begin() as connection:
             self._fenced(connection)
