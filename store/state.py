@@ -10,7 +10,7 @@ import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, and_, create_engine, event, func, insert, select, update
 from sqlalchemy.exc import DBAPIError
@@ -27,7 +27,8 @@ from baton.store.rows import (HELD, EvaluationRow, LedgerRow, SourceState, Store
                               TransitionValues, values_at)
 from baton.core.records import Transition
 
-_CHUNK = 500  # ids per IN (...) list
+_CHUNK = 500  # ids per IN (...) list, records per upsert
+T = TypeVar("T")
 SQLITE_CACHE_KIB = 512
 
 
@@ -234,9 +235,8 @@ class StateStore:
     def _upsert_records(self, connection: Any, write: CycleWrite, now: datetime) -> None:
         # _CHUNK rows at a time: a page's rows, their JSON and the driver's copy of them are
         # not all held at once
-        for start in range(0, len(write.records), _CHUNK):
-            rows = [self._record_row(write, record, now)
-                    for record in write.records[start:start + _CHUNK]]
+        for chunk in _chunks(write.records):
+            rows = [self._record_row(write, record, now) for record in chunk]
             for with_since in (True, False):
                 batch = [r for r in rows if ("status_since" in r) == with_since]
                 if batch:
@@ -301,7 +301,7 @@ class StateStore:
             self._fenced(connection)
             r = schema.records.c
             for source, ids in (changed or {}).items():
-                for chunk in _chunks(list(ids)):
+                for chunk in _chunks(ids):
                     connection.execute(update(schema.records).where(
                         r.source == source, r.record_id.in_(chunk)).values(fingerprint=""))
             for result in results:
@@ -321,7 +321,7 @@ class StateStore:
         c = schema.ledger.c
         found: dict[str, list[StatusChange]] = {}
         with self.engine.connect() as connection:
-            for chunk in _chunks(list(record_ids)):
+            for chunk in _chunks(record_ids):
                 rows = connection.execute(
                     select(c.record_id, c.action_json, c.done_at, c.remote_id)
                     .where(c.source == source, c.state == "done",
@@ -579,7 +579,7 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, default=str, ensure_ascii=False, sort_keys=True)
 
 
-def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
+def _chunks(items: Iterable[T]) -> Iterator[list[T]]:
     items = list(items)
     for start in range(0, len(items), _CHUNK):
         yield items[start:start + _CHUNK]

@@ -125,13 +125,18 @@ def test_enum_status_single_change_is_dated_by_its_event(sandbox: Sandbox) -> No
     assert story_reads(sandbox) == reads + 1  # the task that changed twice
 
 
-def test_a_burst_is_read_by_one_listing_and_no_story(sandbox: Sandbox) -> None:
+def _drafting_tasks_a_minute_on(sandbox: Sandbox, count: int):  # type: ignore[no-untyped-def]
+    """A baselined project of 300 tasks, `count` of them in Drafting, the clock a minute on."""
     emulator = sandbox.emulator
     project = seed_scale(emulator, 300)
     connector = sandbox.connector(project=project)
     cursor = baseline(sandbox, connector).cursor
-    moved = [g for g in emulator.tasks if emulator.section_of(g, project) == "Drafting"][:40]
-    at = emulator.clock.advance(60)
+    moved = [g for g in emulator.tasks if emulator.section_of(g, project) == "Drafting"][:count]
+    return emulator, project, connector, cursor, moved, emulator.clock.advance(60)
+
+
+def test_a_burst_is_read_by_one_listing_and_no_story(sandbox: Sandbox) -> None:
+    emulator, project, connector, cursor, moved, at = _drafting_tasks_a_minute_on(sandbox, 40)
     for gid in moved:
         emulator.set_custom_field(gid, "Channel", "email")  # bumps modified_at
         emulator.move_task(gid, "Ready for Design", project_gid=project)  # does not
@@ -153,12 +158,7 @@ def test_a_burst_is_read_by_one_listing_and_no_story(sandbox: Sandbox) -> None:
 def test_pure_moves_in_a_burst_are_still_read_by_gid(sandbox: Sandbox) -> None:
     """A section move alone leaves modified_at as it was: the listing would not find the tasks,
     so none is made and the tasks are read by gid, 10 per batch call."""
-    emulator = sandbox.emulator
-    project = seed_scale(emulator, 300)
-    connector = sandbox.connector(project=project)
-    cursor = baseline(sandbox, connector).cursor
-    moved = [g for g in emulator.tasks if emulator.section_of(g, project) == "Drafting"][:25]
-    at = emulator.clock.advance(60)
+    emulator, project, connector, cursor, moved, at = _drafting_tasks_a_minute_on(sandbox, 25)
     for gid in moved:
         emulator.move_task(gid, "Ready for Design", project_gid=project)
     before = connector.api_calls()

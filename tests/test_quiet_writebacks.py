@@ -200,8 +200,9 @@ def bulk(make_sandbox, demo_config, tmp_path):
     return _process(make_sandbox, demo_config, tmp_path, 300)
 
 
-def test_a_repeat_failure_killed_after_its_update_is_written_once(make_sandbox, demo_config,
-                                                                  tmp_path):
+def _failed_then_back_in_mql(make_sandbox, demo_config, tmp_path):
+    """One lead failed and bounced by one `baton run`, then handed over again: the next run's
+    failure is a repeat."""
     box, sf, owner, [lead], run = _process(make_sandbox, demo_config, tmp_path, 1)
     sf.update_record("Lead", lead, {"Status": "MQL"})
     assert run().returncode == 0
@@ -209,6 +210,12 @@ def test_a_repeat_failure_killed_after_its_update_is_written_once(make_sandbox, 
     # box.clock: Baton's process polls up to its own clock, and the sandbox must not run ahead.
     time.sleep(1.1)
     sf.update_record("Lead", lead, {"Status": "MQL"})
+    return sf, lead, run
+
+
+def test_a_repeat_failure_killed_after_its_update_is_written_once(make_sandbox, demo_config,
+                                                                  tmp_path):
+    sf, lead, run = _failed_then_back_in_mql(make_sandbox, demo_config, tmp_path)
     assert run(BATON_CRASH_AT="after_write").returncode == -9
     assert len(sf.records("FeedComment")) == 1  # the reply landed, the ledger does not know
     restarted = run()
@@ -223,13 +230,7 @@ def test_a_repeat_failure_killed_between_its_update_and_its_reply_is_written_onc
     """The one batch that both updates (the task's description, the bounce) and creates (the
     reply in the post's thread), killed between the two: the restart sends the reply once and
     does not rewrite the task a second time."""
-    box, sf, owner, [lead], run = _process(make_sandbox, demo_config, tmp_path, 1)
-    sf.update_record("Lead", lead, {"Status": "MQL"})
-    assert run().returncode == 0
-    # Whole-second history: a re-entry in the entry's own second is that entry. Real time, not
-    # box.clock: Baton's process polls up to its own clock, and the sandbox must not run ahead.
-    time.sleep(1.1)
-    sf.update_record("Lead", lead, {"Status": "MQL"})
+    sf, lead, run = _failed_then_back_in_mql(make_sandbox, demo_config, tmp_path)
     assert run(BATON_CRASH_AT="between_writes").returncode == -9
     [task] = _tasks(sf, "Handoff blocked")
     assert task["Description"].count("[baton:") == 2  # the update landed
